@@ -5,7 +5,7 @@
 (`nbs/index.ipynb`) is the source: its markdown cells, and the source of its code cells
 as fenced Python blocks, become README.md. `--check` exits 1 if README.md is out of date.
 """
-import json, sys
+import json, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,7 +17,10 @@ def render(nb_path=ROOT/'nbs'/'index.ipynb') -> str:
     for c in cells:
         src = ''.join(c['source']).strip()
         if not src or src.startswith('#|'): continue  # directives-only or hidden cells stay out
-        parts.append(src if c['cell_type'] == 'markdown' else f'```python\n{src}\n```')
+        if c['cell_type'] == 'markdown':  # links and pictures are relative to nbs/ in the notebook, to the root in README
+            src = re.sub(r'\]\((images/|\d\d_[\w-]+\.ipynb)', r'](nbs/\1', src)
+            parts.append(src)
+        else: parts.append(f'```python\n{src}\n```')
     return '\n\n'.join(parts) + '\n'
 
 if __name__ == '__main__':

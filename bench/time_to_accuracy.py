@@ -1,0 +1,118 @@
+"""Time to accuracy: train CLIP recipes side by side and report the training seconds each needs to reach a test zero-shot accuracy.
+
+A benchmark, not a test: run it on a quiet machine (it prints the load average before and after each recipe).
+
+    python bench/time_to_accuracy.py                                   # every recipe, 60 s each (best: 600 s)
+    python bench/time_to_accuracy.py --recipes fast,distinct-ten --budget 30
+    python bench/time_to_accuracy.py --threads 2 --device cpu
+
+Recipes (one process, same data, same device; `mnist_clip.recipe.PRESETS`):
+  fast          our fast preset, basic text encoder
+  best          our best preset (bigger image tower, affine augmentation, more epochs)
+  plus          the fast preset with the plus text encoder (frozen, bundled all-MiniLM-L6-v2)
+  seed          the original demo's recipe: batches of 32 cut to one image per digit, cos*0.07 logits, diagonal targets, Adam 1e-3
+  distinct-ten  batches of ten distinct digits, raw dot-product logits, diagonal targets, Adam 1e-3
+
+Training time excludes evaluation: the test set is scored from `train`'s callback on a schedule of training seconds
+(every 0.5 s up to 5 s, every 1 s up to 20 s, every 5 s up to 2 min, then every 15 s) and `train` does not count time
+spent in the callback. A threshold's time is that of the first evaluation at or above it, so it is exact to the schedule.
+"""
+import argparse, os, resource, sys, time
+
+import torch
+
+from mnist_clip.data import get_device, load_digits
+from mnist_clip.training import evaluate, get_preset, train
+
+THRESHOLDS = (0.90, 0.96, 0.98, 0.99, 0.993, 0.995)
+RECIPES = {
+    'fast': lambda: get_preset('fast'),
+    'best': lambda: get_preset('best'),
+    'plus': lambda: get_preset('fast', model=dict(text='plus')),
+    'seed': lambda: get_preset('seed'),
+    'distinct-ten': lambda: get_preset('distinct-ten'),
+}
+
+def eval_times():
+    "Training seconds at which to score the test set."
+    t = 0.5
+    while True:
+        yield t
+        t += 0.5 if t < 5 else 1 if t < 20 else 5 if t < 120 else 15
+
+def rss_mb() -> float:
+    "Resident memory of this process now (Linux), else its peak so far, in MB."
+    try: return int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
+    except OSError: return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == 'darwin' else 2**10)
+
+class Clock:
+    "`train` callback: test accuracy on the eval schedule, peak memory, stop when the budget is spent."
+    def __init__(self, data, budget:float, device):
+        self.data, self.budget, self.device = data, budget, device
+        self.times, self.points, self.eval_s = eval_times(), [], 0.
+        self.due, self.rss0 = next(self.times), rss_mb()
+        self.peak = self.rss0
+    def __call__(self, p):
+        if p.step % 20 == 0 and self.device.type == 'cpu': self.peak = max(self.peak, rss_mb())
+        if p.seconds >= self.due:
+            t = time.perf_counter()
+            self.points.append((p.seconds, evaluate(p.model, self.data.test_x, self.data.test_y, p.cfg)['acc']))
+            self.eval_s += time.perf_counter() - t
+            while self.due <= p.seconds: self.due = next(self.times)
+        return p.seconds >= self.budget
+
+def run(name, data, budget, device):
+    cfg = RECIPES[name]()
+    if device.type == 'cuda': torch.cuda.reset_peak_memory_stats(device)
+    clock = Clock(data, budget, device)
+    load0 = os.getloadavg()[0]
+    r = train(cfg, data=data, device=device, callback=clock, progress=False)
+    final = r.test['acc'] if r.test else evaluate(r.model, data.test_x, data.test_y, cfg)['acc']
+    clock.points.append((r.seconds, final))
+    mem = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == 'cuda' else max(clock.peak, rss_mb()) - clock.rss0
+    hit = {t: next((s for s, a in clock.points if a >= t), None) for t in THRESHOLDS}
+    return dict(name=name, hit=hit, final=final, seconds=r.seconds, eval_s=clock.eval_s + r.eval_seconds, ips=r.images / r.seconds,
+                mem=mem, finished=r.test is not None, budget=budget, load=(load0, os.getloadavg()[0]), epochs=r.history[-1]['epoch'] if r.history else 0)
+
+def fmt_hit(s, res): return f'{s:.1f}' if s is not None else f"no ({res['seconds']:.0f} s)"
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--recipes', default=','.join(RECIPES), help=f"comma-separated, from {', '.join(RECIPES)} (default: all)")
+    ap.add_argument('--budget', type=float, default=60., help='training seconds per recipe (default 60)')
+    ap.add_argument('--budget-best', type=float, default=600., help="training seconds for 'best' (default 600)")
+    ap.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda', 'mps'")
+    ap.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch\'s choice)')
+    ap.add_argument('--data', default=None, help='MNIST root (default: $MNIST_CLIP_DATA or ~/.cache/mnist_clip)')
+    a = ap.parse_args(argv)
+    names = a.recipes.split(',')
+    if bad := [n for n in names if n not in RECIPES]: ap.error(f"unknown recipe(s) {bad}: choose from {', '.join(RECIPES)}")
+    if a.threads: torch.set_num_threads(a.threads)
+    device = get_device(a.device)
+    data = load_digits(a.data, device)
+    print(f'device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; '
+          f'load average {os.getloadavg()[0]:.2f}', flush=True)
+    results = []
+    for n in names:
+        res = run(n, data, a.budget_best if n == 'best' else a.budget, device)
+        results.append(res)
+        print(f"  {n}: final {res['final']:.2%} after {res['seconds']:.1f} s of training ({res['epochs']} epochs, "
+              f"{'finished' if res['finished'] else 'stopped by the budget'}), load {res['load'][0]:.2f} -> {res['load'][1]:.2f}", flush=True)
+    head = ['recipe'] + [f'{t:.1%}' for t in THRESHOLDS] + ['final acc', 'train s', 'eval s', 'img/s', 'peak MB']
+    rows = [[r['name']] + [fmt_hit(r['hit'][t], r) for t in THRESHOLDS] +
+            [f"{r['final']:.2%}", f"{r['seconds']:.1f}", f"{r['eval_s']:.1f}", f"{r['ips']:,.0f}", f"{r['mem']:.0f}"] for r in results]
+    w = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    print(f'\nTraining seconds to reach each TEST zero-shot accuracy ("no (N s)": not reached in N s of training)')
+    for row in [head, ['-' * n for n in w]] + rows: print(' | '.join(str(x).rjust(n) for x, n in zip(row, w)))
+    print("peak MB: " + ('peak GPU memory allocated' if device.type == 'cuda' else 'peak resident memory above the recipe\'s start (sampled)'))
+    by = {r['name']: r for r in results}
+    if 'fast' in by and 'distinct-ten' in by:
+        f, d = by['fast']['hit'][0.96], by['distinct-ten']['hit'][0.96]
+        if f is None: print('distinct-ten/fast at 96%: fast did not reach 96%')
+        elif d is None: print(f"distinct-ten/fast at 96%: > {by['distinct-ten']['seconds'] / f:.1f}x (distinct-ten did not reach 96% in {by['distinct-ten']['seconds']:.0f} s)")
+        else: print(f'distinct-ten/fast at 96%: {d / f:.1f}x')
+    if 'fast' in by and 'plus' in by:
+        print(f"plus/fast training time: {by['plus']['seconds'] / by['fast']['seconds']:.2f}x")
+    return results
+
+if __name__ == '__main__': main()
