@@ -71,7 +71,7 @@ def run(name, data, budget, device):
     clock.points.append((r.seconds, final))
     mem = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == 'cuda' else max(clock.peak, rss_mb()) - clock.rss0
     hit = {t: next((s for s, a in clock.points if a >= t), None) for t in THRESHOLDS}
-    return dict(name=name, hit=hit, final=final, seconds=r.seconds, eval_s=clock.eval_s + r.eval_seconds, ips=r.images / r.seconds,
+    return dict(name=name, points=clock.points, hit=hit, final=final, seconds=r.seconds, eval_s=clock.eval_s + r.eval_seconds, ips=r.images / r.seconds,
                 mem=mem, finished=r.test is not None, budget=budget, load=(load0, os.getloadavg()[0]), epochs=r.history[-1]['epoch'] if r.history else 0)
 
 def fmt_hit(s, res): return f'{s:.1f}' if s is not None else f"no ({res['seconds']:.0f} s)"

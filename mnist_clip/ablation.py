@@ -5,20 +5,21 @@
 # %% auto #0
 __all__ = ['VARIANTS', 'FIXES', 'Variant', 'changed_fields', 'Curve', 'run_variant', 'summarize', 'plot_curves']
 
-# %% ../nbs/10_why_naive_clip_fails.ipynb #ad348115
+# %% ../nbs/10_why_naive_clip_fails.ipynb #c72fcbef
 import itertools
 import math
 from dataclasses import dataclass, field, fields
 
 import matplotlib.pyplot as plt
 import torch
+import torch.nn.functional as F
 
 from .clip import CLIP
 from .data import DigitData
-from .recipe import TrainConfig, get_preset, train_batches
+from .recipe import TrainConfig, get_preset, steps_per_epoch, train_batches
 from .training import evaluate, train
 
-# %% ../nbs/10_why_naive_clip_fails.ipynb #49879ed8
+# %% ../nbs/10_why_naive_clip_fails.ipynb #c039fe51
 @dataclass
 class Variant:
     "A recipe to compare: preset `preset` with the `TrainConfig` fields in `changes` set differently."
@@ -36,7 +37,7 @@ def changed_fields(cfg:TrainConfig, base:TrainConfig|None=None) -> dict:
     base = base or get_preset('fast')
     return {f.name: getattr(cfg, f.name) for f in fields(cfg) if getattr(cfg, f.name) != getattr(base, f.name)}
 
-# %% ../nbs/10_why_naive_clip_fails.ipynb #adf66105
+# %% ../nbs/10_why_naive_clip_fails.ipynb #69d2da6c
 VARIANTS = (
     Variant('recipe', mistake="none: the course's recipe"),
     Variant('cos*0.07', dict(logits='cos*0.07'), mistake='multiplies the cosine by the temperature 0.07 instead of dividing by it'),
@@ -46,7 +47,7 @@ VARIANTS = (
     Variant('seed', preset='seed', mistake="the original demo's recipe"),
 )
 
-# %% ../nbs/10_why_naive_clip_fails.ipynb #a61f7f00
+# %% ../nbs/10_why_naive_clip_fails.ipynb #20ad0041
 @dataclass
 class Curve:
     "What `run_variant` records of one training run."
@@ -65,7 +66,7 @@ class Curve:
         seen = [0] + list(itertools.accumulate(len(l) for l in self.labels))
         return [seen[s] for s in self.steps]
 
-# %% ../nbs/10_why_naive_clip_fails.ipynb #b257b103
+# %% ../nbs/10_why_naive_clip_fails.ipynb #aed639a4
 def run_variant(v:Variant,       # the recipe to train
                 data:DigitData,  # training images; the first `n_eval` validation images are scored
                 steps:int=150,   # optimiser steps
@@ -75,13 +76,17 @@ def run_variant(v:Variant,       # the recipe to train
                 seed:int=0,      # initial weights and batch order
                ) -> Curve:
     "Train `v` with `train` for `steps` steps; a callback records the loss and scores zero-shot accuracy every `every` steps."
-    bs = v.config(seed=seed).bs
-    n_train = steps // epochs * bs
+    cfg, per_epoch = v.config(seed=seed), steps // epochs
+    if cfg.batching == 'distinct-ten':  # an epoch has as many batches as the rarest digit has images: find enough images
+        enough = (F.one_hot(data.train_y, 10).cumsum(0).min(1).values >= per_epoch).nonzero()
+        n_train = int(enough[0]) + 1 if len(enough) else len(data.train_x) + 1
+    else: n_train = per_epoch * cfg.bs
     if steps % epochs or n_train > len(data.train_x):
-        raise ValueError(f"{steps} steps in {epochs} epoch(s) of batches of {bs} need steps divisible by epochs and {n_train} "
+        raise ValueError(f"{steps} steps in {epochs} epoch(s) of batches of {cfg.bs} need steps divisible by epochs and {n_train} "
                          f"training images; there are {len(data.train_x)}: use fewer steps or more epochs")
     cfg = v.config(seed=seed, epochs=epochs, n_train=n_train)
     x, y, vx, vy = data.train_x[:n_train], data.train_y[:n_train], data.valid_x[:n_eval], data.valid_y[:n_eval]
+    assert steps_per_epoch(cfg, y) == per_epoch
     labels = [yb for e in range(epochs) for _, yb in train_batches(cfg, x, y, e)]  # the batches `train` will see
     torch.manual_seed(cfg.seed)  # `train` seeds the same way, so this is the model it starts from
     c = Curve(v.name, cfg, [0], [evaluate(CLIP(**cfg.model).to(vx.device), vx, vy, cfg)['acc']], [0.], [], labels)
@@ -93,7 +98,7 @@ def run_variant(v:Variant,       # the recipe to train
     c.model = train(cfg, data=DigitData(x, y, vx, vy, vx, vy), device=vx.device, callback=record, progress=False).model
     return c
 
-# %% ../nbs/10_why_naive_clip_fails.ipynb #3c29ddaf
+# %% ../nbs/10_why_naive_clip_fails.ipynb #370a4772
 def summarize(curves, # `Curve`s, a list or a dict of them
               base:str='recipe', # the name of the curve the others are compared with
              ) -> str:
@@ -106,7 +111,7 @@ def summarize(curves, # `Curve`s, a list or a dict of them
         rows.append(f'{c.name:22} {c.steps[-1]:5d} {c.images[-1]:7d} {c.seconds[-1]:7.1f} {c.acc[-1]:8.3f} {x} {c.loss[-1]:9.3f}')
     return '\n'.join(rows)
 
-# %% ../nbs/10_why_naive_clip_fails.ipynb #c3fc9756
+# %% ../nbs/10_why_naive_clip_fails.ipynb #344c7478
 def plot_curves(curves,          # `Curve`s, a list or a dict of them
                 x:str='steps',   # 'steps', 'images' (log scale) or 'seconds'
                 ax=None,         # a matplotlib Axes; None: a new figure
@@ -126,7 +131,7 @@ def plot_curves(curves,          # `Curve`s, a list or a dict of them
     ax.legend(fontsize=8, loc='lower right')
     return ax
 
-# %% ../nbs/10_why_naive_clip_fails.ipynb #84c59329
+# %% ../nbs/10_why_naive_clip_fails.ipynb #2b63b76c
 FIXES = (
     VARIANTS[-1],
     Variant('seed + temperature', dict(logits='learned'), 'seed', 'the demo with the learned temperature'),

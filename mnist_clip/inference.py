@@ -42,7 +42,7 @@ def load_model(checkpoint=None, # a folder written by `save_pretrained` / `mnist
         raise CheckpointError(f"checkpoint {path} {what}: pass a folder written by mnist_clip_train (e.g. runs/<run>/best), or none for the shipped model")
     try: return CLIP.from_pretrained(str(path)).to(get_device(device)).eval()
     except Exception as e: raise CheckpointError(f"could not load the checkpoint in {path} ({type(e).__name__}: "
-                                                 f"{' '.join(str(e).split())[:300]}): it is damaged or not a mnist_clip CLIP") from e
+                                                 f"{' '.join(str(e).split())}): it is damaged or not a mnist_clip CLIP") from e
 
 # %% ../nbs/08_inference.ipynb #27603791
 class ImageError(ValueError): "Something that cannot be read as a picture of a digit."
@@ -51,8 +51,15 @@ def _unit(x:torch.Tensor, dims) -> torch.Tensor:
     "Values to [0, 1] by the stated rules, decided per image over `dims`."
     if x.dtype == torch.bool: return x.float()
     if not x.dtype.is_floating_point: return x.float() / 255
-    x = x.float(); lo, hi = x.amin(dims, keepdim=True), x.amax(dims, keepdim=True)
+    x = x.float()
+    if not (ok := x.isfinite()).all():
+        raise ImageError(f"{(~ok).sum().item()} pixel(s) are NaN or infinite: a picture must have finite values (torch.nan_to_num replaces them)")
+    lo, hi = x.amin(dims, keepdim=True), x.amax(dims, keepdim=True)
     return torch.where(lo < 0, x * MNIST_STD + MNIST_MEAN, torch.where(hi > 1, x / 255, x)).clamp(0, 1)
+
+def _array(a:np.ndarray) -> torch.Tensor:
+    "A numpy picture as a tensor (a copy: arrays from PIL are read-only); 16-bit integers are scaled from 0-65535 to [0, 1]."
+    return torch.from_numpy(a.astype(np.float32) / 65535 if a.dtype == np.uint16 else np.array(a))
 
 def read_image(img) -> torch.Tensor: # a file path, PIL image, numpy array or tensor, grey `(H, W)` or colour `(H, W, C)` / `(C, H, W)`
     "One picture of any kind -> float `(H, W)` in [0, 1], as drawn (no inversion or resizing yet)."
@@ -60,10 +67,13 @@ def read_image(img) -> torch.Tensor: # a file path, PIL image, numpy array or te
         if not (path := Path(img).expanduser()).is_file(): raise FileNotFoundError(f"no image file {path}: check the path")
         try: img = Image.open(path); img.load()
         except (UnidentifiedImageError, OSError) as e: raise ImageError(f"{path} is not an image file PIL can read (PNG, JPEG, ...)") from e
+    if isinstance(img, Image.Image) and (img.mode.startswith('I') or img.mode == 'F'):  # 16/32-bit grey: keep every level
+        a = np.array(img).astype(np.float32)
+        img = a / 65535 if img.mode != 'F' and a.max() > 255 else a  # 16-bit integers span 0-65535; floats: the rules below
     if isinstance(img, Image.Image):
         alpha = np.array(img.convert('RGBA'))[..., 3] if img.mode in ('RGBA', 'LA', 'PA') or 'transparency' in img.info else None
         img = alpha if alpha is not None and alpha.min() < 255 else np.array(img.convert('L'))  # transparent background: alpha is the ink
-    if isinstance(img, np.ndarray): img = torch.from_numpy(np.array(img))  # a copy: arrays from PIL are read-only
+    if isinstance(img, np.ndarray): img = _array(img)
     if not isinstance(img, torch.Tensor): raise TypeError(f"cannot read an image from a {type(img).__name__}: give a path, PIL image, array or tensor")
     x = img.detach().cpu()
     if x.ndim == 3: x = _unit(x, (0, 1, 2)).mean(0 if x.shape[0] in (1, 3, 4) else -1)  # colour -> grey
@@ -91,8 +101,9 @@ def to_mnist(x:torch.Tensor) -> torch.Tensor: # float `(B, H, W)` in [0, 1], all
 
 def prepare(images) -> torch.Tensor: # one picture, a list of pictures (see `read_image`), or a batch `(B, H, W)` / `(B, C, H, W)`
     "Pictures in any accepted form -> standardised float32 `(B, 1, 28, 28)`, ready for `encode_image`."
-    if isinstance(images, np.ndarray): images = torch.from_numpy(np.array(images))
+    if isinstance(images, np.ndarray): images = _array(images)
     if isinstance(images, torch.Tensor) and images.ndim in (3, 4):
+        if not len(images): raise ImageError('no images given: the batch is empty')
         x = _unit(images.detach().cpu(), tuple(range(1, images.ndim)))
         return normalize(to_mnist(x.mean(1) if x.ndim == 4 else x))  # (B, 1, 28, 28)
     if not isinstance(images, (list, tuple)): images = [images]

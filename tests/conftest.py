@@ -25,7 +25,7 @@ def mnist_root():
 # ---------------------------------------------------------------------------------------------------------------------
 # Shared by the reliability tests (test_bad_input, test_interrupt, test_determinism, test_security).
 # Budget: the whole suite must stay under 5 minutes on an idle 2-core CPU, so everything here is tiny and shared.
-import json, shutil, signal, struct, subprocess, sys, time
+import json, shutil, signal, struct, subprocess, sys
 from contextlib import contextmanager
 from types import SimpleNamespace
 
@@ -127,11 +127,16 @@ def real_command(name, tmp):
 
 Result = SimpleNamespace
 
-def run_real(name, *args, tmp, env=None, timeout=240):
-    "Run console script `name` in a fresh interpreter (what a learner does); `Result(rc, stdout, stderr)`."
-    r = subprocess.run(real_command(name, tmp) + [str(a) for a in args], cwd=tmp, capture_output=True, text=True,
-                       env=env or command_env(), timeout=timeout)
-    return Result(rc=r.returncode, stdout=r.stdout, stderr=r.stderr)
+def start_real(name, *args, tmp, env=None):
+    "Start console script `name` in a fresh interpreter, as a learner does; `finish` it later (it runs meanwhile)."
+    return subprocess.Popen(real_command(name, tmp) + [str(a) for a in args], cwd=tmp, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or command_env())
+
+def finish(proc, timeout=240):
+    "`Result(rc, stdout, stderr)` of a process from `start_real`."
+    try: out, err = proc.communicate(timeout=timeout)
+    except BaseException: proc.kill(); proc.communicate(); raise
+    return Result(rc=proc.returncode, stdout=out, stderr=err)
 
 _SERVER = r'''
 """Fork server: import the three commands once (a fresh interpreter spends seconds importing torch and torchvision),

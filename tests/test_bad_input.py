@@ -3,25 +3,22 @@
 
 The commands run in processes forked from one server that imported them once (`cmds`, see conftest.py): a fresh
 interpreter spends seconds importing torch and torchvision, and the suite has a few seconds for all of this. One case
-here (and test_interrupt's reference run) runs the real console script in a fresh interpreter (`run_real`).
-Gaps (behaviour missing in a module) are strict xfails: fix the notebook and remove the mark."""
+here (and test_interrupt's reference run) runs the real console script in a fresh interpreter (`start_real`)."""
 import json, shutil
 
 import pytest
 import torch
 from PIL import Image
 
-from conftest import assert_user_error, raises, run_real, tree_state
+from conftest import assert_user_error, finish, raises, start_real, tree_state
 from mnist_clip import checkpoint as ck, data as D, inference as I, training as T
 from mnist_clip.clip import CLIP, CheckpointMismatchError
 from mnist_clip.recipe import get_preset
 from mnist_clip.text_encoder import TextEncoder, UnknownCaptionError, text_to_label
 
-def gap(reason): return pytest.mark.xfail(strict=True, reason=reason)
-
 @pytest.fixture(scope='module', autouse=True)
-def _start_command_server(cmds):
-    "Start the command server now: it imports torch while the API tests below run."
+def _start_early(cmds, real_predict):
+    "Start the command server and the real console script now: they import torch while the API tests below run."
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -57,14 +54,11 @@ def test_picture_of_wrong_type():
     with raises(TypeError, 'cannot read an image from a dict', 'path, PIL image, array or tensor'): I.prepare({'img': 1})
 
 @pytest.mark.parametrize('bad', ['nan', 'inf'])
-@gap("inference.prepare accepts NaN/inf pixels and returns NaN tensors (classify then predicts garbage); "
-     "it should raise ImageError naming the non-finite pixels")
 def test_picture_with_non_finite_pixels(bad):
     x = torch.rand(2, 28, 28); x[0, 3, 4] = float(bad)
     with raises(I.ImageError, 'finite'): I.prepare(x)
 
 @pytest.mark.parametrize('bad', ['nan', 'inf'])
-@gap("data.normalize accepts NaN/inf pixels silently; it should raise ValueError naming the non-finite pixels")
 def test_normalize_non_finite_pixels(bad):
     x = torch.rand(2, 28, 28); x[1, 0, 0] = float(bad)
     with raises(ValueError, 'finite'): D.normalize(x)
@@ -78,8 +72,6 @@ def test_picture_value_ranges_follow_the_stated_rule(mnist):
     torch.testing.assert_close(I.prepare(D.normalize(u)[:, 0]), ref, atol=1e-5, rtol=0)  # standardised: recognised
     torch.testing.assert_close(D.normalize(u.float() / 255), D.normalize(u))  # normalize's own rule: floats are [0, 1]
 
-@gap("data.normalize silently standardises float pixels in 0-255 as if they were in [0, 1] (values ~800 std); it should "
-     "apply inference's rule (divide by 255) or raise ValueError saying floats must be in [0, 1] (divide by 255)")
 def test_normalize_float_pixels_0_255(mnist):
     u = mnist[2][:3]
     try: out = D.normalize(u.float())
@@ -99,9 +91,6 @@ def test_picture_file_float_0_255(odd_files):
     torch.testing.assert_close(I.prepare(odd_files/'f255.tiff'), I.prepare(odd_files/'u8.png'))
 
 @pytest.mark.parametrize('name', ['u16.png', 'f01.tiff'])
-@gap("inference.read_image converts every PIL image with .convert('L') before applying its value rules: a 16-bit PNG "
-     "(0-65535) is clipped to white and a float TIFF in [0, 1] is rounded to black, so prepare/classify/mnist_clip_predict "
-     "silently see a blank picture; read_image should scale by the file's range (uint16 / 65535, floats by the stated rule)")
 def test_picture_file_16_bit_or_float_0_1(odd_files, name):
     torch.testing.assert_close(I.prepare(odd_files/name), I.prepare(odd_files/'u8.png'), atol=1e-3, rtol=0)
 
@@ -109,8 +98,6 @@ def test_empty_list_of_pictures(model):
     with raises(I.ImageError, 'no images given'): I.prepare([])
     with raises(I.ImageError, 'no images given'): I.classify(model, [])
 
-@gap("inference.prepare / classify return an empty result for an empty batch tensor (0, 28, 28), while an empty list "
-     "raises ImageError('no images given'); an empty batch should raise the same ImageError")
 def test_empty_batch_tensor(model):
     with raises(I.ImageError, 'no images'): I.classify(model, torch.zeros(0, 28, 28, dtype=torch.uint8))
 
@@ -132,14 +119,10 @@ def test_training_data_with_label_outside_0_9(tiny_data):
     with raises(ValueError, 'labels must be in 0..9', '11'):
         T.train(get_preset('fast', epochs=1, bs=32), data=bad, device='cpu', progress=False)
 
-@gap("training.evaluate with a label outside 0-9 raises IndexError('index 12 is out of bounds for dimension 0 with size 10'); "
-     "it should raise ValueError('labels must be in 0..9 ...') like the encoders")
 def test_evaluate_label_outside_0_9(model, mnist):
     tx, ty = mnist[2][:50], mnist[3][:50].clone(); ty[7] = 12
     with raises(ValueError, '0..9', '12'): T.evaluate(model, tx, ty)
 
-@gap("training.evaluate with fewer than 5 images raises RuntimeError('selected index k out of range') from topk(5); "
-     "it should work (recall@min(5, N)) or raise ValueError saying it needs at least 5 images")
 def test_evaluate_fewer_than_5_images(model, mnist):
     try: m = T.evaluate(model, mnist[2][:3], mnist[3][:3])
     except ValueError as e: assert '5' in str(e); return
@@ -155,8 +138,6 @@ def test_caption_the_basic_encoder_cannot_read(model, text, problem):
 def test_captions_the_basic_encoder_reads():
     assert [text_to_label(t) for t in ['7', 'SEVEN', 'a handwritten digit seven', 'the number 7!']] == [7] * 4
 
-@gap("CLIP.encode_text([]) / CLIP.predict(x, texts=[]) / inference.classify(texts=[]) raise IndexError('tensors used as "
-     "indices must be long...'); an empty caption list should raise ValueError saying at least one caption is needed")
 def test_empty_caption_list(model):
     with raises(ValueError, 'caption'): model.predict(torch.randn(2, 1, 28, 28), [])
 
@@ -183,8 +164,6 @@ def test_data_root_missing_empty_or_truncated(bad_roots, kind):
                 't10k-images-idx3-ubyte', 'MNIST_CLIP_DATA'): D.load_split('test', root)
     assert issubclass(D.DataRootError, FileNotFoundError)
 
-@gap("data.load_split on a truncated raw file says only \"RuntimeError: shape '[10000, 28, 28]' is invalid for input of "
-     "size 99984\" plus the generic download advice; it should name the damaged file and say to replace it")
 def test_data_root_truncated_names_the_damaged_file(bad_roots):
     with raises(D.DataRootError) as e: D.load_split('test', bad_roots['truncated'])
     msg = str(e.value)
@@ -203,8 +182,6 @@ def test_checkpoint_missing_folder(tmp_path):
     with raises(ck.CheckpointError, str(tmp_path/'nope'), 'does not exist', 'mnist_clip_train'): I.load_model(tmp_path/'nope', 'cpu')
     with raises(ck.CheckpointError, str(tmp_path/'nope'), 'train one first'): ck.load_checkpoint(tmp_path/'nope')
 
-@gap("CLIP.from_pretrained(<a local folder that does not exist>) raises huggingface_hub HFValidationError "
-     "\"Repo id must be in the form 'repo_name' or 'namespace/repo_name'\"; it should raise FileNotFoundError naming the folder")
 def test_from_pretrained_missing_folder(tmp_path):
     with raises(FileNotFoundError, str(tmp_path/'nope')): CLIP.from_pretrained(str(tmp_path/'nope'))
 
@@ -215,9 +192,6 @@ def test_checkpoint_damaged_safetensors_load_model(ckpt, damage):
         I.load_model(ckpt, 'cpu')
 
 @pytest.mark.parametrize('loader', ['load_checkpoint', 'from_pretrained'])
-@gap("checkpoint.load_checkpoint and CLIP.from_pretrained let safetensors' SafetensorError('Error while deserializing header: "
-     "invalid header length') escape (not an OSError/ValueError, so `mnist_clip_train --resume` prints a traceback); "
-     "they should raise CheckpointError naming the file and saying it is damaged, like inference.load_model")
 def test_checkpoint_truncated_safetensors_other_loaders(ckpt, loader):
     _truncate(ckpt)
     with raises(ck.CheckpointError, 'model.safetensors', 'damaged'):
@@ -230,15 +204,10 @@ def test_checkpoint_config_with_other_dimensions(ckpt, trained_run, tmp_path):
                     'config.json saved next to it, unchanged'): load()
     with raises(ck.CheckpointError, 'CheckpointMismatchError', 'it is damaged or not a mnist_clip CLIP'): I.load_model(ckpt, 'cpu')
 
-@gap("inference.load_model cuts the cause to 300 characters, so for a config that does not match the weights the fix "
-     "('Load it with the config.json saved next to it, unchanged.') is cut off mid-word ('...saved ne)'); keep the whole "
-     "message (or the fix) of the cause")
 def test_load_model_keeps_the_fix_of_a_mismatch(ckpt):
     _other_dims(ckpt)
     with raises(ck.CheckpointError, 'config.json saved next to it, unchanged'): I.load_model(ckpt, 'cpu')
 
-@gap("checkpoint.load_checkpoint on a config.json that is not valid JSON lets json.JSONDecodeError('Expecting property name "
-     "...') escape without naming the file; it should raise CheckpointError naming config.json")
 def test_checkpoint_config_not_json(trained_run, tmp_path):
     d = shutil.copytree(trained_run/'last', tmp_path/'last'); (d/'config.json').write_text('{"dim": 64,')
     with raises(ck.CheckpointError, 'config.json'): ck.load_checkpoint(d)
@@ -253,18 +222,12 @@ def test_folder_with_only_a_pickled_state_dict(ckpt):
     with raises(ck.CheckpointError, 'has no config.json and model.safetensors'): I.load_model(ckpt, 'cpu')
     with raises(FileNotFoundError, 'model.safetensors'): CLIP.from_pretrained(str(ckpt))
 
-@gap("recipe.make_optimizer / training.train crash with ZeroDivisionError inside torch's OneCycleLR when "
-     "pct_start * total steps == 1 (with the default pct_start=0.25: a run of exactly 4 steps, e.g. 256 images, bs=64, "
-     "1 epoch); such a run should train (at least 1 warm-up step) or raise ValueError saying how many steps one-cycle needs")
 def test_very_short_one_cycle_run(tiny_data):
     try: r = T.train(get_preset('fast', epochs=1, bs=64), data=tiny_data, device='cpu', progress=False)
     except ValueError as e: assert 'steps' in str(e); return
     assert r.step == 4
 
 # ---- output folders and failed saves ---------------------------------------------------------------------------------
-@gap("training.train(out=<a path under a regular file>) lets NotADirectoryError('[Errno 20] Not a directory: ...') escape; "
-     "it should raise OSError saying the output folder cannot be written and to choose another out= "
-     "(the command already does, via training._writable)")
 def test_train_output_folder_not_writable(tmp_path, tiny_data):
     f = tmp_path/'file.txt'; f.write_text('keep me')
     with raises(OSError, str(f/'out'), 'out='):
@@ -318,9 +281,16 @@ def test_predict_command_bad_images(cmds, pngs, trained_run):
     r = cmds('mnist_clip_predict', '--checkpoint', best)  # no image at all: argparse's own usage error
     assert_user_error(r, 'mnist_clip_predict', 'the following arguments are required: images', rc=2)
 
-def test_predict_command_non_image_file_real_script(tmp_path, pngs, trained_run):
-    "The same answer from the installed console script in a fresh interpreter."
-    r = run_real('mnist_clip_predict', pngs['text'], '--checkpoint', trained_run/'best', tmp=tmp_path)
+@pytest.fixture(scope='module')
+def real_predict(pngs, trained_run, tmp_path_factory):
+    "The installed console script in a fresh interpreter, on a text file named like an image (started by `_start_early`)."
+    p = start_real('mnist_clip_predict', pngs['text'], '--checkpoint', trained_run/'best', tmp=tmp_path_factory.mktemp('real'))
+    yield p
+    if p.poll() is None: p.kill(); p.communicate()
+
+def test_predict_command_non_image_file_real_script(real_predict, pngs):
+    "The same kind of answer from the installed console script in a fresh interpreter."
+    r = finish(real_predict)
     assert_user_error(r, 'mnist_clip_predict', str(pngs['text']), 'is not an image file PIL can read (PNG, JPEG, ...)')
 
 def test_predict_command_captions(cmds, pngs, trained_run):
@@ -375,8 +345,6 @@ def test_train_command_bad_options(cmds, tmp_path):
     r = cmds('mnist_clip_train', '--resume', '--lr', '0.1', '--out', out, '--quiet')
     assert_user_error(r, 'mnist_clip_train', '--resume continues a run with its saved settings: drop --lr')
 
-@gap("`mnist_clip_train --epochs 1 --bs 128` on 512 training images (4 steps) prints a ZeroDivisionError traceback "
-     "from torch's OneCycleLR (see test_very_short_one_cycle_run); it should train, or print one line saying how many steps are needed")
 def test_train_command_one_step_run(cmds, tmp_path):
     r = cmds('mnist_clip_train', '--epochs', '1', '--bs', '128', '--out', tmp_path, '--name', 'short', '--quiet', '--device', 'cpu')
     if r.rc: assert_user_error(r, 'mnist_clip_train', 'steps')
@@ -401,9 +369,6 @@ def test_train_command_non_finite_loss(cmds, tmp_path):
     model, info, _ = ck.load_checkpoint(tmp_path/'nan'/'last', 'cpu', with_state=True)
     assert info['step'] == 0 and all(t.isfinite().all() for t in model.state_dict().values() if t.is_floating_point())
 
-@gap("`mnist_clip_train --resume` on a run whose last/model.safetensors is truncated prints a SafetensorError traceback "
-     "(checkpoint.load_checkpoint lets it escape, and the command catches only ValueError/OSError/FloatingPointError); "
-     "it should print one line naming the damaged checkpoint")
 def test_train_command_resume_damaged_checkpoint(cmds, trained_run, tmp_path):
     run = shutil.copytree(trained_run, tmp_path/'runs'/'tiny'); _truncate(run/'last')
     r = cmds('mnist_clip_train', '--resume', '--out', tmp_path/'runs', '--name', 'tiny', '--quiet', '--device', 'cpu')

@@ -6,13 +6,12 @@ The killed runs are the real command (`mnist_clip_train` with argv) forked from 
 the three kills that must land at an exact place get a test-only prelude that SIGKILLs the process there.
 The uninterrupted reference runs the installed console script in a fresh interpreter, in parallel.
 Random moments come from MNIST_CLIP_KILL_SEED (printed on failure; set it to replay a run)."""
-import json, os, random, subprocess, time
+import json, os, random, time
 
-import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import N_TRAIN, command_env, real_command, untimed
+from conftest import N_TRAIN, command_env, finish, start_real, untimed
 from mnist_clip import checkpoint as ck, inference as I
 from mnist_clip.clip import CLIP
 
@@ -86,8 +85,7 @@ def test_killed_training_resumes_to_the_same_result(cmds, tiny_root, tmp_path):
     common = ['--data', tiny_root, '--device', 'cpu', '--quiet']
     fresh = ['--epochs', EPOCHS, '--bs', BS, '--seed', 0, '--out', tmp_path/'ref', '--name', 'r', *common]
     # the uninterrupted reference: the installed console script in a fresh interpreter, running alongside
-    ref = subprocess.Popen(real_command('mnist_clip_train', tmp_path) + [str(a) for a in fresh], cwd=tmp_path, text=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=command_env(MNIST_CLIP_DATA=tiny_root))
+    ref = start_real('mnist_clip_train', *fresh, tmp=tmp_path, env=command_env(MNIST_CLIP_DATA=tiny_root))
     out = tmp_path/'runs'; run = out/'r'
     fresh[fresh.index('--out') + 1] = out
     resume = ['--resume', '--out', out, '--name', 'r', *common]
@@ -126,9 +124,9 @@ def test_killed_training_resumes_to_the_same_result(cmds, tiny_root, tmp_path):
         check_on_disk(run, f'{why}, at the end')
     except BaseException:
         ref.kill(); ref.communicate(); raise
-    stdout, stderr = ref.communicate(timeout=300)
-    assert ref.returncode == 0, stderr
-    assert stdout.splitlines()[-1] == r.stdout.splitlines()[-1]  # 'test zero-shot accuracy: ...%'
+    done = finish(ref, timeout=300)
+    assert done.rc == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == r.stdout.splitlines()[-1]  # 'test zero-shot accuracy: ...%'
     assert not (run/'last.tmp').exists() and not (run/'last.old').exists()
 
     refrun = tmp_path/'ref'/'r'

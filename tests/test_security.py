@@ -3,8 +3,7 @@ text. Checked twice: by reading the package source (AST, not grep, so `model.eva
 by behaviour: a pickle bomb that would create a folder when unpickled is refused by every loader and never goes off.
 The TextEncoderPlus tests, bad inputs included, live here: this file runs after the notebooks, which have imported
 transformers already (the suite's time budget)."""
-import ast, json, os, pickle, shutil
-from pathlib import Path
+import ast, os, pickle, shutil
 
 import pytest
 import torch
