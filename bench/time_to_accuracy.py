@@ -12,6 +12,7 @@ Recipes (one process, same data, same device; `mnist_clip.recipe.PRESETS`):
   plus          the fast preset with the plus text encoder (frozen, bundled all-MiniLM-L6-v2)
   seed          the original demo's recipe: batches of 32 cut to one image per digit, cos*0.07 logits, diagonal targets, Adam 1e-3
   distinct-ten  batches of ten distinct digits, raw dot-product logits, diagonal targets, Adam 1e-3
+(seed and distinct-ten train fast's encoders: the plain image tower and the basic text encoder, so only the recipe differs)
 
 Training time excludes evaluation: the test set is scored from `train`'s callback on a schedule of training seconds
 (every 0.5 s up to 5 s, every 1 s up to 20 s, every 5 s up to 2 min, then every 15 s) and `train` does not count time
