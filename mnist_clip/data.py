@@ -35,8 +35,11 @@ def data_root(root=None) -> Path:
 _CACHE = {}
 
 def _root_help(root:Path) -> str:
-    files = ', '.join(RAW_FILES)
-    return (f"Looked in {root/'MNIST'/'raw'} for the MNIST files {files} (optionally .gz). "
+    raw = root/'MNIST'/'raw'
+    missing = [f for f in RAW_FILES if not (raw/f).is_file() and not (raw/f'{f}.gz').is_file()]
+    gone = ('; all four are missing' if len(missing) == len(RAW_FILES) else
+            f"; missing: {', '.join(missing)} (torchvision needs all four, even for one split)" if missing else '')
+    return (f"Looked in {raw} for the MNIST files {', '.join(RAW_FILES)} (optionally .gz){gone}. "
             f"Fix: connect to the internet so torchvision can download them there, copy the four files there, "
             f"or set the environment variable {ENV_VAR} (or pass root=) to a folder that contains MNIST/raw/.")
 

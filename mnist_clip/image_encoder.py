@@ -39,11 +39,13 @@ class ImageEncoderConfig:
     depth:int=1               # blocks per stage
     block:str='res'           # 'res': residual blocks; 'plain': one conv-BN-ReLU per block, no shortcut
     pool:str='avg'            # 'avg': global average pooling; 'flatten': keep the last grid, flattened into the head
+    crop:int=28               # side of the centred square the stem sees: 28 is the whole image, 20 MNIST's digit box
 
     def __post_init__(self):
         self.widths = tuple(self.widths)  # a JSON config gives back a list
         if self.block not in ('res', 'plain'): raise ValueError(f"block must be 'res' or 'plain', not {self.block!r}")
         if self.pool not in ('avg', 'flatten'): raise ValueError(f"pool must be 'avg' or 'flatten', not {self.pool!r}")
+        if self.crop not in range(4, 29, 2): raise ValueError(f"crop must be an even side from 4 to 28 (a centred square), not {self.crop!r}")
 
 # %% ../nbs/01_image_encoder.ipynb #d3ff86dc
 def _check_images(x):
@@ -61,7 +63,7 @@ class ImageEncoder(nn.Module):
         self.cfg = cfg = replace(cfg, **kwargs) if cfg else ImageEncoderConfig(**kwargs)  # kwargs override cfg
         block = ResBlock if cfg.block == 'res' else conv_bn
         self.stem = conv_bn(1, cfg.stem, stride=2)
-        stages, ni, side = [], cfg.stem, 14  # side: the grid after the stem
+        stages, ni, side = [], cfg.stem, (cfg.crop + 1) // 2  # side: the grid after the stem (28 -> 14)
         for nf in cfg.widths:
             stages.append(nn.Sequential(*[block(ni if i == 0 else nf, nf, stride=2 if i == 0 else 1) for i in range(cfg.depth)]))
             ni, side = nf, (side + 1) // 2   # a stride-2 3x3 conv with padding 1: 14 -> 7 -> 4 -> 2
@@ -71,6 +73,7 @@ class ImageEncoder(nn.Module):
 
     def forward(self, x:torch.Tensor) -> torch.Tensor:
         _check_images(x)
+        if (c := self.cfg.crop) < 28: o = (28 - c) // 2; x = x[:, :, o:o + c, o:o + c]  # the centred c x c square
         x = self.stages(self.stem(x))              # (B, C, H', W')
         return self.head(self.pool(x).flatten(1))  # (B, dim)
 

@@ -24,7 +24,7 @@ from fastcore.script import call_parse, Param
 import mnist_clip
 from .data import CLASS_NAMES, MNIST_MEAN, MNIST_STD, captions, get_device, load_split, normalize
 from .checkpoint import CheckpointError
-from .clip import CLIP
+from .clip import CLIP, CheckpointMismatchError
 from .training import evaluate
 
 # %% ../nbs/08_inference.ipynb #63d00f59
@@ -41,6 +41,8 @@ def load_model(checkpoint=None, # a folder written by `save_pretrained` / `mnist
         what = 'does not exist' if not path.exists() else 'is not a folder' if not path.is_dir() else 'has no config.json and model.safetensors'
         raise CheckpointError(f"checkpoint {path} {what}: pass a folder written by mnist_clip_train (e.g. runs/<run>/best), or none for the shipped model")
     try: return CLIP.from_pretrained(str(path)).to(get_device(device)).eval()
+    except (CheckpointError, CheckpointMismatchError) as e:  # these already say what is wrong and what to do
+        raise CheckpointError(f"could not load the checkpoint in {path}: {' '.join(str(e).split())}") from e
     except Exception as e: raise CheckpointError(f"could not load the checkpoint in {path} ({type(e).__name__}: "
                                                  f"{' '.join(str(e).split())}): it is damaged or not a mnist_clip CLIP") from e
 

@@ -188,7 +188,8 @@ def test_from_pretrained_missing_folder(tmp_path):
 @pytest.mark.parametrize('damage', [_truncate, _corrupt, _pickle_inside], ids=['truncated', 'corrupt', 'pickle'])
 def test_checkpoint_damaged_safetensors_load_model(ckpt, damage):
     damage(ckpt)
-    with raises(ck.CheckpointError, f'could not load the checkpoint in {ckpt}', 'SafetensorError', 'it is damaged'):
+    with raises(ck.CheckpointError, f'could not load the checkpoint in {ckpt}: {ckpt}/model.safetensors is damaged (SafetensorError',
+                'Copy the checkpoint folder again, or train again'):
         I.load_model(ckpt, 'cpu')
 
 @pytest.mark.parametrize('loader', ['load_checkpoint', 'from_pretrained'])
@@ -200,9 +201,10 @@ def test_checkpoint_truncated_safetensors_other_loaders(ckpt, loader):
 def test_checkpoint_config_with_other_dimensions(ckpt, trained_run, tmp_path):
     _other_dims(ckpt)
     for load in (lambda: CLIP.from_pretrained(str(ckpt)), lambda: ck.load_checkpoint(ckpt)):
-        with raises(CheckpointMismatchError, 'The checkpoint and config disagree', 'wrong shape', 'image_encoder.head.weight (64, 1024) vs (32, 1024)',  # the fast preset's plain encoder
+        with raises(CheckpointMismatchError, 'The checkpoint and config disagree', 'wrong shape', 'image_encoder.head.weight (64, 576) vs (32, 576)',  # the fast preset's plain encoder (3x3 grid)
                     'config.json saved next to it, unchanged'): load()
-    with raises(ck.CheckpointError, 'CheckpointMismatchError', 'it is damaged or not a mnist_clip CLIP'): I.load_model(ckpt, 'cpu')
+    with raises(ck.CheckpointError, f'could not load the checkpoint in {ckpt}: The checkpoint and config disagree', 'wrong shape',
+                'config.json saved next to it, unchanged'): I.load_model(ckpt, 'cpu')
 
 def test_load_model_keeps_the_fix_of_a_mismatch(ckpt):
     _other_dims(ckpt)
@@ -306,7 +308,7 @@ def test_predict_command_captions(cmds, pngs, trained_run):
 def test_predict_command_bad_checkpoint(cmds, pngs, ckpt, damage):
     if damage is None: path, words = ckpt.parent/'nope', ['does not exist', 'mnist_clip_train']
     elif damage == 'pth': path, words = ckpt.parent/'model.pth', ['is not a folder']; torch.save(CLIP().state_dict(), path)
-    else: damage(ckpt); path, words = ckpt, ['could not load the checkpoint', 'it is damaged or not a mnist_clip CLIP']
+    else: damage(ckpt); path, words = ckpt, [f'could not load the checkpoint in {ckpt}: ', 'disagree' if damage is _other_dims else 'is damaged']
     before = tree_state(ckpt)
     r = cmds('mnist_clip_predict', pngs['digits'][0], '--checkpoint', path)
     assert_user_error(r, 'mnist_clip_predict', str(path), *words)
@@ -324,7 +326,7 @@ def test_eval_command_bad_checkpoint_and_data(cmds, ckpt, bad_roots, tmp_path):
         assert_user_error(r, 'mnist_clip_eval', f'Could not load MNIST (test) from {root}', 'MNIST_CLIP_DATA')
     _pickle_inside(ckpt)
     r = cmds('mnist_clip_eval', '--checkpoint', ckpt, '--device', 'cpu')
-    assert_user_error(r, 'mnist_clip_eval', 'could not load the checkpoint', 'it is damaged')
+    assert_user_error(r, 'mnist_clip_eval', 'could not load the checkpoint', 'model.safetensors is damaged', 'train again')
 
 def test_train_command_bad_data_root(cmds, bad_roots, tmp_path):
     for kind, root in bad_roots.items():
