@@ -15,8 +15,11 @@ Recipes (one process, same data, same device; `mnist_clip.recipe.PRESETS`):
 (seed and distinct-ten train fast's encoders: the plain image tower and the basic text encoder, so only the recipe differs)
 
 Training time excludes evaluation: the test set is scored from `train`'s callback on a schedule of training seconds
-(every 0.5 s up to 5 s, every 1 s up to 20 s, every 5 s up to 2 min, then every 15 s) and `train` does not count time
-spent in the callback. A threshold's time is that of the first evaluation at or above it, so it is exact to the schedule.
+and `train` does not count time spent in the callback. A threshold's time is that of the first evaluation at or above
+it, so it can be late by one gap of the schedule. The gaps grow with the time (5% of it, at least 0.1 s, at most 15 s:
+0.1, 0.2, ... 2.0, 2.1, 2.205, ...), so every time is late by at most about 5% (or 0.1 s), whether a recipe needs 1 s
+or 100 s, and the ratio of two recipes' times is as precise as each of them. (A fixed grid, say every 0.5 s, would
+overstate a 1.5 s time by up to a third and a 15 s one by a thirtieth.)
 """
 import argparse, os, resource, sys, time
 
@@ -34,12 +37,12 @@ RECIPES = {
     'distinct-ten': lambda: get_preset('distinct-ten'),
 }
 
-def eval_times():
-    "Training seconds at which to score the test set."
-    t = 0.5
+def eval_times(rel:float=0.05, least:float=0.1, most:float=15.):
+    "Training seconds at which to score the test set: each gap `rel` of the time so far, within [`least`, `most`]."
+    t = least
     while True:
         yield t
-        t += 0.5 if t < 5 else 1 if t < 20 else 5 if t < 120 else 15
+        t += min(max(least, rel * t), most)
 
 def rss_mb() -> float:
     "Resident memory of this process now (Linux), else its peak so far, in MB."
