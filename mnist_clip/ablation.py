@@ -138,5 +138,5 @@ FIXES = (
     Variant('seed + full batches', dict(batching='full'), 'seed', 'the demo keeping every image of its batches'),
     Variant('seed + both', dict(logits='learned', batching='full'), 'seed', 'both fixes'),
     Variant('seed + both + AdamW', dict(logits='learned', batching='full', targets='multi', optimizer='adamw', schedule='onecycle',
-                                        lr=1e-2, wd=0.01), 'seed', "the course's recipe on batches of 32"),
+                                        lr=1e-2, wd=0.01), 'seed', "AdamW with the default one-cycle schedule, on batches of 32"),
 )
