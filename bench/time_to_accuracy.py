@@ -90,14 +90,14 @@ def median_run(runs) -> dict:
     "One recipe's runs (one per seed) summarised: the median of each number (a threshold never reached counts as infinitely late), the largest peak memory."
     med = lambda k: statistics.median(r[k] for r in runs)
     hit = {t: statistics.median(math.inf if r['hit'][t] is None else r['hit'][t] for r in runs) for t in THRESHOLDS}
-    return dict(name=runs[0]['name'], seeds=[r['seed'] for r in runs], runs=runs, hit={t: None if math.isinf(s) else s for t, s in hit.items()},
+    return dict(name=runs[0]['name'], runs=runs, hit={t: None if math.isinf(s) else s for t, s in hit.items()},
                 final=med('final'), seconds=med('seconds'), eval_s=med('eval_s'), ips=med('ips'), mem=max(r['mem'] for r in runs))
 
 def fmt_hit(s, res): return f'{s:.1f}' if s is not None else f"no ({res['seconds']:.0f} s)"
 
 def fmt_times(res) -> str:
-    "One run's time to each threshold, e.g. '90.0% 0.4 s, 96.0% 1.1 s, ..., 99.5% no'."
-    return ', '.join(f'{t:.1%} ' + ('no' if res['hit'][t] is None else f"{res['hit'][t]:.1f} s") for t in THRESHOLDS)
+    "One run's seconds to each threshold, e.g. '90.0% 0.4, 96.0% 1.1, ..., 99.5% no (16 s)'."
+    return ', '.join(f"{t:.1%} {fmt_hit(res['hit'][t], res)}" for t in THRESHOLDS)
 
 def fmt_seeds(res, t=0.96) -> str:
     "Each seed's time to accuracy `t`."
@@ -129,7 +129,7 @@ def main(argv=None):
         for seed in seeds_best if n == 'best' else seeds:
             res = run(n, data, a.budget_best if n == 'best' else a.budget, device, seed)
             runs.append(res)
-            print(f"  {n}, seed {seed}: {fmt_times(res)}; "
+            print(f"  {n}, seed {seed}: seconds to {fmt_times(res)}; "
                   f"final {res['final']:.2%} after {res['seconds']:.1f} s of training "
                   f"({res['epochs']} epochs, {'finished' if res['finished'] else 'stopped by the budget'}), {res['ips']:,.0f} images/s, "
                   f"load {res['load'][0]:.2f} -> {res['load'][1]:.2f}", flush=True)
