@@ -4,9 +4,9 @@
     python bench/inference.py --checkpoint runs/<run>/best --device cuda --bs 1024 10000
     OMP_NUM_THREADS=1 python bench/inference.py    # one core (fairer while other processes share the CPU)
 
-Timed: the whole of `mnist_clip.inference.classify` on the uint8 test images - `prepare` (value range, inversion check,
-standardising), the image tower in batches of `bs`, the similarities with the ten caption embeddings (computed once
-before timing, as a deployed classifier would) and the softmax/argmax - under `torch.inference_mode`, best of
+Timed: `prepare` (mnist_clip.inference: value range, inversion check, standardising) and `classify`
+(mnist_clip.zeroshot) on the uint8 test images: the image tower in batches of `bs`, the similarities with the ten caption embeddings (computed once
+before timing, as a deployed classifier would) and the softmax/argmax - without gradients, best of
 `--repeats` passes. 'folded' is the model after `fold_batchnorm` (BatchNorm folded into the convolutions, weights
 channels-last), 'as trained' the model straight from `load_model`.
 """
@@ -15,7 +15,9 @@ import argparse, time
 import torch
 
 from mnist_clip.data import load_split
-from mnist_clip.inference import PRETRAINED_DIR, classify, embed_texts, fold_batchnorm, load_model
+from mnist_clip.checkpoint import PRETRAINED_DIR, load_model
+from mnist_clip.inference import embed_texts, fold_batchnorm, prepare
+from mnist_clip.zeroshot import classify
 
 
 def sync(device):
@@ -23,12 +25,12 @@ def sync(device):
 
 def bench(model, x, y, bs:int, repeats:int=3) -> tuple:
     "Best images/s over `repeats` passes over `x`, and the accuracy."
-    txt, dev = embed_texts(model), next(model.parameters()).device  # (10, D), once
-    classify(model, x[:bs], txt, bs=bs)                             # warm-up: allocations, oneDNN kernels
+    txt, dev = embed_texts(model), next(model.parameters()).device  # (n_classes, D), once
+    classify(model, prepare(x[:bs]), txt, bs=bs)                    # warm-up: allocations, oneDNN kernels
     best = 0.
     for _ in range(repeats):
         sync(dev); t0 = time.perf_counter()
-        pred, _ = classify(model, x, txt, bs=bs)
+        pred, _ = classify(model, prepare(x), txt, bs=bs)
         sync(dev); best = max(best, len(x) / (time.perf_counter() - t0))
     return best, (pred.cpu() == y).float().mean().item()
 

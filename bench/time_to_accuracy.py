@@ -14,8 +14,8 @@ Recipes (one process, same data, same device; `mnist_clip.recipe.PRESETS`):
   distinct-ten  batches of ten distinct digits, raw dot-product logits, diagonal targets, Adam 1e-3
 (seed and distinct-ten train fast's encoders: the plain image tower and the basic text encoder, so only the recipe differs)
 
-Training time excludes evaluation: the test set is scored from `train`'s callback on a schedule of training seconds
-and `train` does not count time spent in the callback. A threshold's time is that of the first evaluation at or above
+Training time excludes evaluation: the test set is scored by `train`'s callback `Scorer` on a schedule of training
+seconds, and `train` does not count time spent in callbacks. A threshold's time is that of the first evaluation at or above
 it, so it can be late by one gap of the schedule. The gaps grow with the time (5% of it, at least 0.1 s, at most 15 s:
 0.1, 0.2, ... 2.0, 2.1, 2.205, ...), so every time is late by at most about 5% (or 0.1 s), whether a recipe needs 1 s
 or 100 s, and the ratio of two recipes' times is as precise as each of them. (A fixed grid, say every 0.5 s, would
@@ -34,7 +34,9 @@ from dataclasses import replace
 import torch
 
 from mnist_clip.data import get_device, load_digits
-from mnist_clip.training import evaluate, get_preset, train
+from mnist_clip.recipe import get_preset
+from mnist_clip.training import Scorer, train
+from mnist_clip.zeroshot import evaluate
 
 THRESHOLDS = (0.90, 0.96, 0.98, 0.99, 0.993, 0.995)
 RECIPES = {
@@ -57,34 +59,25 @@ def rss_mb() -> float:
     try: return int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
     except OSError: return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == 'darwin' else 2**10)
 
-class Clock:
-    "`train` callback: test accuracy on the eval schedule, peak memory, stop when the budget is spent."
-    def __init__(self, data, budget:float, device):
-        self.data, self.budget, self.device = data, budget, device
-        self.times, self.points, self.eval_s = eval_times(), [], 0.
-        self.due, self.rss0 = next(self.times), rss_mb()
-        self.peak = self.rss0
+class PeakMemory:
+    "`train` callback: the largest resident memory seen (sampled every 20 steps on a CPU; CUDA keeps its own peak)."
+    def __init__(self, device): self.device, self.rss0 = device, rss_mb(); self.peak = self.rss0
     def __call__(self, p):
         if p.step % 20 == 0 and self.device.type == 'cpu': self.peak = max(self.peak, rss_mb())
-        if p.seconds >= self.due:
-            t = time.perf_counter()
-            self.points.append((p.seconds, evaluate(p.model, self.data.test_x, self.data.test_y, p.cfg)['acc']))
-            self.eval_s += time.perf_counter() - t
-            while self.due <= p.seconds: self.due = next(self.times)
-        return p.seconds >= self.budget
 
 def run(name, data, budget, device, seed=0):
     cfg = replace(RECIPES[name](), seed=seed)
     if device.type == 'cuda': torch.cuda.reset_peak_memory_stats(device)
-    clock = Clock(data, budget, device)
+    clock = Scorer(data.test_x, data.test_y, at=eval_times(), by='seconds', until=budget, start=False)  # test accuracy on a clock
+    mem = PeakMemory(device)
     load0 = os.getloadavg()[0]
-    r = train(cfg, data=data, device=device, callback=clock, progress=False)
-    final = r.test['acc'] if r.test else evaluate(r.model, data.test_x, data.test_y, cfg)['acc']
-    clock.points.append((r.seconds, final))
-    mem = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == 'cuda' else max(clock.peak, rss_mb()) - clock.rss0
-    hit = {t: next((s for s, a in clock.points if a >= t), None) for t in THRESHOLDS}
-    return dict(name=name, seed=seed, points=clock.points, hit=hit, final=final, seconds=r.seconds, eval_s=clock.eval_s + r.eval_seconds, ips=r.images / r.seconds,
-                mem=mem, finished=r.test is not None, budget=budget, load=(load0, os.getloadavg()[0]), epochs=r.history[-1]['epoch'] if r.history else 0)
+    r = train(cfg, data=data, device=device, callback=[mem, clock], progress=False)
+    final = r.test['acc'] if r.test else evaluate(r.model, data.test_x, data.test_y, logits=cfg.logits)['acc']
+    points = list(zip(clock.seconds, clock.acc)) + [(r.seconds, final)]
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == 'cuda' else max(mem.peak, rss_mb()) - mem.rss0
+    hit = {t: next((s for s, a in points if a >= t), None) for t in THRESHOLDS}
+    return dict(name=name, seed=seed, points=points, hit=hit, final=final, seconds=r.seconds, eval_s=clock.eval_seconds + r.eval_seconds, ips=r.images / r.seconds,
+                mem=peak, finished=r.test is not None, budget=budget, load=(load0, os.getloadavg()[0]), epochs=r.history[-1]['epoch'] if r.history else 0)
 
 def median_run(runs) -> dict:
     "One recipe's runs (one per seed) summarised: the median of each number (a threshold never reached counts as infinitely late), the largest peak memory."

