@@ -25,7 +25,7 @@ class CLIP(nn.Module):
                  text:str='basic',                      # 'basic': `TextEncoder`; 'plus': `TextEncoderPlus` (notebook 03)
                  text_kwargs:dict|None=None,            # config fields of the text encoder
                  logit_scale_init:float=math.log(1/0.07), # CLIP's initial temperature 0.07
-                 logit_scale_max:float=math.log(100)):  # clamp, as open_clip: the scale never exceeds 100
+                 logit_scale_max:float=math.log(100)):  # clamp, as the CLIP paper: the scale never exceeds 100
         super().__init__()
         image, text_kwargs = dict(image or {}), dict(text_kwargs or {})
         for name, kw in [('image', image), ('text_kwargs', text_kwargs)]:

@@ -116,7 +116,7 @@ def train(cfg:TrainConfig|None=None, # the recipe (when resuming: the checkpoint
                                      f"{run/'last' if run else 'none (out=None)'}. Try a lower lr, or precision='fp32'")
         p.loss_sum, p.loss_n = p.loss_sum + p.loss, p.loss_n + 1
 
-    w = SummaryWriter(str(run), purge_step=p.step if resume else None) if run else None
+    w = SummaryWriter(str(run), purge_step=p.step + 1 if resume else None) if run else None  # drop what a killed run logged after its checkpoint
     loss_fn = torch.compile(batch_loss) if cfg.compile else batch_loss
     bar = tqdm(total=cfg.epochs * spe, initial=p.step, desc=name, disable=not progress)
     stop, saved_at = False, p.seconds

@@ -6,7 +6,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 def pytest_addoption(parser):
-    parser.addoption('--nb-flags', default='', help="space-separated notebook test flags to run (e.g. 'slow')")
+    # `solution`: the worked solutions of the exercises run with every pytest, so that none can rot (`nbdev_test` skips them)
+    parser.addoption('--nb-flags', default='solution', help="space-separated notebook test flags to run (default 'solution'; e.g. 'solution slow')")
 
 @pytest.fixture(scope='session')
 def nb_flags(request): return request.config.getoption('--nb-flags').split()
