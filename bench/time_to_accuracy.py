@@ -28,7 +28,7 @@ crossing is a noisy draw; each run's times are printed as it ends, and every see
 A recipe's first run in the process also pays one-time set-up (oneDNN builds its kernels for the recipe's shapes,
 about 0.1 s on a CPU); its later seeds do not.
 """
-import argparse, math, os, resource, statistics, sys, time
+import argparse, math, os, resource, statistics, sys
 from dataclasses import replace
 
 import torch

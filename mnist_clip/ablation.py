@@ -6,11 +6,9 @@
 __all__ = ['VARIANTS', 'FIXES', 'Variant', 'changed_fields', 'Curve', 'run_variant', 'summarize', 'plot_curves']
 
 # %% ../nbs/10_why_naive_clip_fails.ipynb #c72fcbef
-import math
 from dataclasses import dataclass, field, fields
 
 import matplotlib.pyplot as plt
-import torch
 import torch.nn.functional as F
 
 from .clip import CLIP

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from .data import DIGIT_WORDS, TEMPLATES, captions
+from .data import DIGIT_WORDS, TEMPLATES
 
 # %% ../nbs/02_text_encoder.ipynb #bc90f402
 class UnknownCaptionError(ValueError):

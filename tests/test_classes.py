@@ -2,7 +2,6 @@
 confusion matrix), saved, loaded, searched and evaluated end to end, from Python and through the three commands."""
 import matplotlib.pyplot as plt
 import pytest
-import torch
 from PIL import Image
 
 from conftest import N_TEST, raises

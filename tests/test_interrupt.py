@@ -12,8 +12,7 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import N_TRAIN, command_env, finish, start_real, untimed
-from mnist_clip import checkpoint as ck, inference as I
-from mnist_clip.clip import CLIP
+from mnist_clip import checkpoint as ck
 
 BS, EPOCHS = 64, 2
 SPE = N_TRAIN // BS  # 8 steps per epoch, 16 in all

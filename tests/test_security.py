@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import ROOT, assert_user_error, raises
-from mnist_clip import checkpoint as ck, data as D, inference as I
+from mnist_clip import checkpoint as ck, data as D
 from mnist_clip.clip import CLIP
 from mnist_clip.text_encoder import UnknownCaptionError, text_to_label
 
