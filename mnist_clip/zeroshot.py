@@ -76,7 +76,7 @@ def evaluate(model, x:torch.Tensor, y:torch.Tensor, # images (uint8 `(N, 28, 28)
     y = y.to(img.device)
     m = zeroshot_metrics(zeroshot_logits(img, txt, s), y)
     if loss_fn is not None:
-        with torch.no_grad(): m['loss'] = torch.stack([loss_fn(zeroshot_logits(img[b], txt[y[b]], s), y[b]) for b in torch.arange(len(y)).split(loss_bs)]).mean().item()
+        with torch.no_grad(): m['loss'] = torch.stack([loss_fn(zeroshot_logits(img[b], txt[y[b]], s), y[b]) for b in torch.arange(len(y), device=y.device).split(loss_bs)]).mean().item()
     return m
 
 # %% ../nbs/05_zeroshot.ipynb #bd3a0cfb
