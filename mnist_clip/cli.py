@@ -18,7 +18,7 @@ from .data import DIGIT_WORDS, get_device, load_split
 from .inference import class_captions, prepare
 from .recipe import get_preset
 from .training import _writable, train
-from .zeroshot import classify, confusion_matrix, evaluate, per_class_accuracy
+from .zeroshot import classify, confusion_matrix, per_class_accuracy, zeroshot_features, zeroshot_logits, zeroshot_metrics
 
 # %% ../nbs/12_cli.ipynb #8f381027
 _USER_ERRORS = (OSError, ValueError, FloatingPointError)  # a bad path or value, a run that diverged
@@ -99,10 +99,11 @@ def _test_split(names) -> tuple:
     return x[keep], (y[keep][:, None] == digits).int().argmax(1), digits.tolist()
 
 def eval_lines(checkpoint=None, device='auto') -> list:
-    "Test-set report: zero-shot accuracy and recall@1/@5 both ways (`evaluate`), then the accuracy of each class."
+    "Test-set report: zero-shot accuracy and recall@1/@5 both ways (what `evaluate` reports), then the accuracy of each class."
     model = load_model(checkpoint, device)
     x, y, digits = _test_split(model.class_names)
-    m, pred = evaluate(model, x, y), classify(model, x)[0]
+    logits = zeroshot_logits(*zeroshot_features(model, x))  # (N, C): the test set embedded once
+    m, pred = zeroshot_metrics(logits, y), logits.argmax(1)
     acc = per_class_accuracy(confusion_matrix(y, pred, len(digits)))
     some = '' if len(digits) == 10 else f" of its {len(digits)} digits"
     return [f"{checkpoint or 'the shipped model'} on {len(x):,} MNIST test images{some}", f"zero-shot accuracy        {m['acc']:.2%}",
