@@ -22,10 +22,11 @@ class CLIP(nn.Module):
     "Image and text towers mapped into one L2-normalised space, compared with a learnable logit scale."
     def __init__(self, dim:int=64,                      # size of the shared embedding space
                  image:dict|None=None,                  # `ImageEncoderConfig` fields, e.g. {'widths': [16, 32, 64]}
-                 text:str='basic',                      # 'basic': `TextEncoder`; 'plus': `TextEncoderPlus` (notebook 03)
+                 text:str='basic',                      # 'basic': `TextEncoder`; 'plus': `TextEncoderPlus` (notebook 03); 'word': `WordEncoder` (notebook 11)
                  text_kwargs:dict|None=None,            # config fields of the text encoder
                  logit_scale_init:float=math.log(1/0.07), # CLIP's initial temperature 0.07
-                 logit_scale_max:float=math.log(100)):  # clamp, as the CLIP paper: the scale never exceeds 100
+                 logit_scale_max:float=math.log(100),   # clamp, as the CLIP paper: the scale never exceeds 100
+                 logit_bias_init:float|None=None):      # SigLIP (notebook 12): a learnable bias added to the logits, e.g. -10; None: no bias
         super().__init__()
         image, text_kwargs = dict(image or {}), dict(text_kwargs or {})
         for name, kw in [('image', image), ('text_kwargs', text_kwargs)]:
@@ -36,12 +37,17 @@ class CLIP(nn.Module):
         elif text == 'plus':
             from mnist_clip.text_encoder_plus import TextEncoderPlus  # imported lazily: it loads transformers
             self.text_encoder = TextEncoderPlus(dim=dim, **text_kwargs)
-        else: raise ValueError(f"text must be 'basic' or 'plus', not {text!r}")
+        elif text == 'word':
+            from mnist_clip.language import WordEncoder  # notebook 11 (imported lazily: that module imports this one)
+            self.text_encoder = WordEncoder(dim=dim, **text_kwargs)
+        else: raise ValueError(f"text must be 'basic', 'plus' or 'word', not {text!r}")
         self.logit_scale = nn.Parameter(torch.tensor(float(logit_scale_init)))
         self.logit_scale_max = logit_scale_max
+        self.logit_bias = None if logit_bias_init is None else nn.Parameter(torch.tensor(float(logit_bias_init)))
         image = {k: v for k, v in asdict(self.image_encoder.cfg).items() if k != 'dim'}  # resolved: defaults may change later
         self.config = dict(dim=dim, image=image, text=text, text_kwargs=text_kwargs or None,
                            logit_scale_init=float(logit_scale_init), logit_scale_max=float(logit_scale_max))
+        if logit_bias_init is not None: self.config['logit_bias_init'] = float(logit_bias_init)  # only when set: older configs stay as they were
 
     @property
     def class_names(self) -> tuple:

@@ -80,17 +80,19 @@ def default_device() -> torch.device:
     "The best device here: cuda, then mps, then cpu."
     return torch.device('cuda' if torch.cuda.is_available() else 'mps' if _has_mps() else 'cpu')
 
+def _devices() -> list:
+    "The devices this machine has, e.g. ['cpu', 'cuda:0']."
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return ['cpu'] + [f'cuda:{i}' for i in range(n)] + (['mps'] if _has_mps() else [])
+
 def get_device(device=None) -> torch.device:
-    "`device` as a `torch.device`; None or 'auto' picks `default_device()`; one this machine lacks is a `ValueError` that says so."
+    "`device` as a `torch.device`; None or 'auto' picks `default_device()`; one this machine lacks is a `ValueError` naming those it has."
     if device is None or device == 'auto': return default_device()
     try: d = torch.device(device)
     except (RuntimeError, TypeError) as e: raise ValueError(f"unknown device {device!r}: use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from e
-    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    if d.type == 'cuda' and (n == 0 or (d.index or 0) >= n):
-        raise ValueError(f"device {device!r} is not here: this machine has {n or 'no'} CUDA GPU{'s' if n != 1 else ''}"
-                         f"{f' (cuda:0 to cuda:{n - 1})' if n else ''}; use 'auto' (the best device here) or 'cpu'")
-    if d.type == 'mps' and not _has_mps():
-        raise ValueError(f"device {device!r} is not here: MPS needs a Mac with Apple silicon; use 'auto' (the best device here) or 'cpu'")
+    here = _devices()
+    if d.type == 'cuda' and f'cuda:{d.index or 0}' not in here or d.type == 'mps' and 'mps' not in here:
+        raise ValueError(f"device {device!r} is not here: this machine has {', '.join(here)}; use one of them, or 'auto' for the best")
     return d
 
 # %% ../nbs/00_data.ipynb #2744e9ce

@@ -7,6 +7,7 @@ __all__ = ['CHOICES', 'PLAIN', 'PRESETS', 'TrainConfig', 'model_config', 'get_pr
            'recipe_loss', 'batch_loss', 'recipe_metrics', 'precision_settings', 'make_optimizer']
 
 # %% ../nbs/06_recipe.ipynb #c6b42a22
+import math
 from copy import deepcopy
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,7 +20,7 @@ from .zeroshot import clip_features, evaluate, zeroshot_logits
 
 # %% ../nbs/06_recipe.ipynb #b9afba76
 CHOICES = dict(optimizer=('adamw', 'adam'), schedule=('onecycle', 'constant'), logits=('learned', 'cos*0.07', 'dot'),
-               targets=('multi', 'diagonal'), batching=('full', 'one-per-digit', 'distinct-ten'),
+               targets=('multi', 'diagonal'), loss=('softmax', 'sigmoid'), batching=('full', 'one-per-digit', 'distinct-ten'),
                precision=('auto', 'fp32', 'bf16', 'fp16'), augment=(False, True, 'shift', 'affine'))
 
 @dataclass
@@ -35,6 +36,7 @@ class TrainConfig:
     augment:object=False     # False, True/'shift' or 'affine' (see `batches`)
     logits:str='learned'     # 'learned' scale * cosine, 'cos*0.07', or raw 'dot' products
     targets:str='multi'      # 'multi': every same-digit pair is a positive; 'diagonal': only the pair itself
+    loss:str='softmax'       # 'softmax': CLIP's cross-entropy; 'sigmoid': SigLIP's pairwise loss with a learned bias (notebook 12)
     batching:str='full'      # 'full', 'one-per-digit' or 'distinct-ten'
     precision:str='auto'     # 'auto' (bf16 on CUDA, fp16 if it has no bf16; fp32 elsewhere), 'fp32', 'bf16', 'fp16'
     channels_last:bool=True  # NHWC memory layout for the convolutions (faster on CPUs and GPUs)
@@ -48,6 +50,8 @@ class TrainConfig:
     def __post_init__(self):
         for k, ok in CHOICES.items():
             if getattr(self, k) not in ok: raise ValueError(f"TrainConfig.{k} must be one of {ok}, not {getattr(self, k)!r}")
+        if self.loss == 'sigmoid' and self.logits != 'learned':
+            raise ValueError(f"loss='sigmoid' learns its scale and bias: it needs logits='learned', not {self.logits!r}")
         if self.epochs < 1 or self.bs < 1 or not self.lr > 0: raise ValueError(f"epochs, bs and lr must be positive, got {self.epochs}, {self.bs}, {self.lr}")
         if self.digits is not None:
             self.digits = tuple(self.digits)  # a JSON config gives back a list
@@ -55,11 +59,12 @@ class TrainConfig:
                 raise ValueError(f"digits must be two or more different digits 0-9, e.g. (0, 1, 2, 3, 4), not {self.digits!r}")
 
 def model_config(cfg:TrainConfig) -> dict:
-    "The `CLIP` arguments of a recipe: `cfg.model`, with one class name per digit when `cfg.digits` picks some."
-    if not cfg.digits: return cfg.model
-    text = {**(cfg.model.get('text_kwargs') or {}), 'class_names': [DIGIT_WORDS[d] for d in cfg.digits]}
-    if cfg.model.get('text', 'basic') == 'basic': text['n_classes'] = len(cfg.digits)
-    return {**cfg.model, 'text_kwargs': text}
+    "The `CLIP` arguments of a recipe: `cfg.model`, with one class name per digit when `cfg.digits` picks some, and SigLIP's initial scale and bias for loss='sigmoid'."
+    m = cfg.model if cfg.loss == 'softmax' else {'logit_scale_init': math.log(10), 'logit_bias_init': -10., **cfg.model}  # SigLIP's init
+    if not cfg.digits: return m
+    text = {**(m.get('text_kwargs') or {}), 'class_names': [DIGIT_WORDS[d] for d in cfg.digits]}
+    if m.get('text', 'basic') == 'basic': text['n_classes'] = len(cfg.digits)
+    return {**m, 'text_kwargs': text}
 
 # %% ../nbs/06_recipe.ipynb #96e5aa2a
 PLAIN = dict(image=dict(block='plain', pool='flatten', stem=16, widths=[32, 64], crop=20))  # notebook 01's plain tower: 3 convolutions
@@ -109,18 +114,25 @@ def train_batches(cfg:TrainConfig, x, y, epoch:int=0):
     return it if cfg.batching == 'full' else (_one_per_digit(xb, yb) for xb, yb in it)
 
 # %% ../nbs/06_recipe.ipynb #5b8b7d7c
-def recipe_loss(logits, labels, targets:str='multi'):
-    "`clip_loss` (every same-digit pair is a positive) or `naive_clip_loss` (diagonal targets) of `logits` `(B, B)`."
+def recipe_loss(logits, labels, targets:str='multi',
+                loss:str='softmax', # 'sigmoid': SigLIP's `sigmoid_loss` (notebook 12) of `logits + bias`
+                bias=None):         # the model's `logit_bias`, for loss='sigmoid'
+    "`clip_loss` (every same-digit pair is a positive) or `naive_clip_loss` (diagonal targets) of `logits` `(B, B)`; or the sigmoid loss."
+    if loss == 'sigmoid':
+        if bias is None: raise ValueError("loss='sigmoid' needs a CLIP with a logit bias: build it with logit_bias_init=-10. (model_config does)")
+        from .scaling import sigmoid_loss  # here, not at the top: notebook 12 builds it on this module
+        ids = labels if targets == 'multi' else torch.arange(len(labels), device=labels.device)  # 'diagonal': each pair its own class
+        return sigmoid_loss(logits + bias, ids)
     return clip_loss(logits, labels) if targets == 'multi' else naive_clip_loss(logits)
 
 def batch_loss(model:CLIP, xb, yb, cfg:TrainConfig) -> tuple:
     "`(loss, logits (B, B))` of one batch."
     logits = zeroshot_logits(*clip_features(model, xb, yb, cfg.logits))  # (B, B)
-    return recipe_loss(logits, yb, cfg.targets), logits
+    return recipe_loss(logits, yb, cfg.targets, cfg.loss, getattr(model, 'logit_bias', None)), logits
 
 def recipe_metrics(model:CLIP, x, y, cfg:TrainConfig) -> dict:
     "Zero-shot metrics (`evaluate`) scored with the recipe's logits, and the recipe's loss in batches of `cfg.bs`."
-    return evaluate(model, x, y, logits=cfg.logits, loss_fn=partial(recipe_loss, targets=cfg.targets), loss_bs=cfg.bs)
+    return evaluate(model, x, y, logits=cfg.logits, loss_fn=partial(recipe_loss, targets=cfg.targets, loss=cfg.loss, bias=getattr(model, 'logit_bias', None)), loss_bs=cfg.bs)
 
 # %% ../nbs/06_recipe.ipynb #3970779f
 def precision_settings(precision:str, device) -> tuple:

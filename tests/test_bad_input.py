@@ -342,7 +342,7 @@ def test_train_command_bad_options(cmds, tmp_path):
     r = cmds('mnist_clip_train', '--precision', 'fp8', '--out', out, '--quiet')
     assert_user_error(r, 'mnist_clip_train', "TrainConfig.precision must be one of", "'fp8'")
     r = cmds('mnist_clip_train', '--text', 'gpt', '--out', out, '--quiet')
-    assert_user_error(r, 'mnist_clip_train', "--text must be 'basic' or 'plus', not 'gpt'")
+    assert_user_error(r, 'mnist_clip_train', "--text must be 'basic', 'plus' or 'word', not 'gpt'")
     r = cmds('mnist_clip_train', '--resume', '--out', out, '--name', 'never', '--quiet')
     assert_user_error(r, 'mnist_clip_train', 'nothing to resume', 'train one first')
     r = cmds('mnist_clip_train', '--resume', '--lr', '0.1', '--out', out, '--quiet')

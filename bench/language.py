@@ -1,0 +1,65 @@
+#!/usr/bin/env python
+"""Rich captions (notebook 11): the full-length run of each text tower, scored once on the test set.
+
+Prints, per tower: plain MNIST test digit accuracy against 'a zero' ... 'a nine', and joint (digit / attribute) accuracy
+on seen and held-out (digit, attribute) pairs, said with the training phrasings and with paraphrases never trained on,
+then image-prototype scores that separate the image side from the text side, a linear probe on the frozen image features
+(k = 1, 10, 100 labelled images per class), precision@10 of search by description, and (--unseen-digit) a plus-tower run
+on digits 0-8 scored on nines.
+Aims (issue 18): plain >= 99.0%; plus tower held-out joint >= 85%; plus tower paraphrase joint >= 80%.
+
+    python bench/language.py                      # both towers, LanguageConfig() defaults (3 epochs)
+    python bench/language.py --epochs 4 --towers plus
+"""
+import argparse, time
+
+import torch
+
+from mnist_clip.data import load_digits
+from mnist_clip.language import (ATTRIBUTES, HELD_OUT, QUERY_TYPES, LanguageConfig, digit_accuracy, gallery, image_features,
+                                 language_table, linear_probe, pair_images, pair_prototypes, precision_at_k, score_pairs,
+                                 train_language)
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--towers', nargs='+', default=['word', 'plus'], choices=['word', 'plus'])
+    ap.add_argument('--epochs', type=int, default=LanguageConfig.epochs)
+    ap.add_argument('--n-train', type=int, default=0, help='first N training images (0: all)')
+    ap.add_argument('--device', default=None)
+    ap.add_argument('--threads', type=int, default=0, help='torch CPU threads (0: torch default)')
+    ap.add_argument('--unseen-digit', action='store_true', help='also train the plus tower on digits 0-8 and score nines')
+    a = ap.parse_args()
+    if a.threads: torch.set_num_threads(a.threads)
+    data = load_digits(device=a.device)
+    models = {}
+    for t in a.towers:
+        t0 = time.perf_counter()
+        models[t] = train_language(LanguageConfig(text=t, epochs=a.epochs, n_train=a.n_train), data, a.device)
+        print(f'{t}: trained in {time.perf_counter() - t0:.0f} s (timings need an idle machine)')
+    print(f'\ntest set, {a.epochs} epochs:')
+    language_table(models, data.test_x, data.test_y)
+    seen = [(d, n) for d in range(10) for n in ATTRIBUTES if (d, n) not in HELD_OUT]
+    sets = {'seen': pair_images(data.test_x, data.test_y, seen), 'held-out': pair_images(data.test_x, data.test_y, HELD_OUT)}
+    print('\njoint accuracy with captions vs with image prototypes (20 training images per pair):')
+    for t, m in models.items():
+        protos = pair_prototypes(m, data.train_x, data.train_y)
+        for s, (im, d, at) in sets.items():
+            cap, pro = score_pairs(m, im, d, at), score_pairs(m, im, d, at, texts=protos)
+            print(f"  {t:<5} {s:<8} captions {cap['joint']:.1%}  prototypes {pro['joint']:.1%}")
+    gx, gy, ga = gallery(data.test_x, data.test_y)
+    print(f"\nprecision@10, 2,000 test images:\n{'query type':<22}" + ''.join(f'{t:>8}' for t in models))
+    for q, qs in QUERY_TYPES.items(): print(f'{q:<22}' + ''.join(f'{precision_at_k(m, gx, gy, ga, qs):>8.0%}' for m in models.values()))
+    print('\nzero-shot vs linear probe on the frozen image features (test set; 5 draws of the k images):')
+    for t, m in models.items():
+        ftr, fte = image_features(m, data.train_x), image_features(m, data.test_x)
+        probes = [torch.tensor([linear_probe(ftr, data.train_y, fte, data.test_y, k, seed=s) for s in range(5)]).mean() for k in (1, 10, 100)]
+        print(f"  {t:<5} zero-shot {digit_accuracy(m, data.test_x, data.test_y):.1%} | probe k=1 {probes[0]:.1%}, k=10 {probes[1]:.1%}, k=100 {probes[2]:.1%}")
+    if a.unseen_digit:
+        t0 = time.perf_counter()
+        no9 = train_language(LanguageConfig(text='plus', epochs=a.epochs, n_train=a.n_train, digits=tuple(range(9))), data, a.device)
+        im, d, at = pair_images(data.test_x, data.test_y, [(9, n) for n in ATTRIBUTES])
+        r = score_pairs(no9, im, d, at)
+        print(f"\nplus tower trained on 0-8 ({time.perf_counter() - t0:.0f} s), nines with one attribute: "
+              f"digit {r['digit']:.1%}, attribute {r['attribute']:.1%}, joint {r['joint']:.1%}")
+
+if __name__ == '__main__': main()
