@@ -138,7 +138,7 @@ def _equivalence_worker(rank:int, world:int, port:int, folder:str):
     torch.set_num_threads(1)
     dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=world)
     try:
-        x, y = torch.load(Path(folder)/'batch.pt')
+        x, y = torch.load(Path(folder)/'batch.pt', weights_only=True)
         B = len(x) // world
         xb, yb = x[rank * B:(rank + 1) * B], y[rank * B:(rank + 1) * B]
         out = {(v, train): _grads(_tiny(kw['loss']), xb, yb, train=train, **kw) for v, kw in _VARIANTS.items() for train in (False, True)}
@@ -163,7 +163,7 @@ def equivalence(world:int=2, # processes to spawn (CPU, gloo, one thread each)
     with tempfile.TemporaryDirectory() as d:
         torch.save((x, y), Path(d)/'batch.pt')
         mp.start_processes(_equivalence_worker, args=(world, free_port(), d), nprocs=world, start_method=_START)
-        out = torch.load(Path(d)/'out.pt')
+        out = torch.load(Path(d)/'out.pt', weights_only=True)
     diffs = {}
     for (v, train), (l, gs) in out.items():
         rl, rg = one_process_reference(x, y, _VARIANTS[v]['loss'], train, world)
@@ -418,9 +418,11 @@ def scaled(bs:int, loss:str='softmax', lr:float=0.02, base:int=256, **kw) -> Tra
 
 # %% ../nbs/12_scaling_out.ipynb #ef4ca2b7
 def _fail(msg:str, rank):
-    "One line on stderr (from rank 0, or from every process when the rank is unknown), exit status 1."
+    "One line on stderr (from rank 0; from any rank that fails before the processes have joined, since its error may be its own), exit status 1."
+    joined = dist.is_available() and dist.is_initialized()
     if rank in (None, 0): print(f"mnist_clip.scaling: error: {' '.join(msg.split())}", file=sys.stderr, flush=True)
-    if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
+    elif not joined: print(f"mnist_clip.scaling: error: [rank {rank}] {' '.join(msg.split())}", file=sys.stderr, flush=True)
+    if joined: dist.destroy_process_group()
     sys.exit(1)
 
 @call_parse  # `python -m mnist_clip.scaling` runs it: call_parse calls the function when its module is the __main__ script

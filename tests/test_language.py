@@ -62,7 +62,7 @@ def test_held_out_pairs_never_reach_a_training_batch(data):
     "A whole epoch over all 55,000 training images: no held-out (digit, attribute) is drawn, every other pair is."
     counts = torch.zeros(10, 8, dtype=torch.long)
     n = 0  # draw=False: the epoch's own sampling of attributes and captions, without drawing the pictures
-    for x, y, a, caps, c in language_batches(data.train_x, data.train_y, bs=2048, jitter=.3, draw=False):
+    for x, y, a, caps, c in language_batches(data.train_x, data.train_y, bs=2048, draw=False):
         assert x is None
         n += len(y)
         for k in range(4):
