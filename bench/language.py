@@ -16,9 +16,12 @@ import argparse, time
 import torch
 
 from mnist_clip.data import load_digits
-from mnist_clip.language import (ATTRIBUTES, HELD_OUT, QUERY_TYPES, LanguageConfig, digit_accuracy, gallery, image_features,
-                                 language_table, linear_probe, pair_images, pair_prototypes, precision_at_k, score_pairs,
-                                 train_language)
+from mnist_clip.language import (ATTRIBUTES, HELD_OUT, QUERY_TYPES, LanguageConfig, RichTask, gallery, language_table, linear_probe,
+                                 pair_accuracy, pair_captions, pair_images, pair_prototypes, precision_at_k)
+from mnist_clip.training import train
+from mnist_clip.zeroshot import classify, evaluate, zeroshot_features
+
+def fit(cfg, data, device): return train(cfg, data, task=RichTask(), device=device, progress=False).model.eval()
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -34,7 +37,7 @@ def main():
     models = {}
     for t in a.towers:
         t0 = time.perf_counter()
-        models[t] = train_language(LanguageConfig(text=t, epochs=a.epochs, n_train=a.n_train), data, a.device)
+        models[t] = fit(LanguageConfig(text=t, epochs=a.epochs, n_train=a.n_train), data, a.device)
         print(f'{t}: trained in {time.perf_counter() - t0:.0f} s (timings need an idle machine)')
     print(f'\ntest set, {a.epochs} epochs:')
     language_table(models, data.test_x, data.test_y)
@@ -44,21 +47,21 @@ def main():
     for t, m in models.items():
         protos = pair_prototypes(m, data.train_x, data.train_y)
         for s, (im, d, at) in sets.items():
-            cap, pro = score_pairs(m, im, d, at), score_pairs(m, im, d, at, texts=protos)
+            cap, pro = pair_accuracy(classify(m, im, pair_captions())[0], d, at), pair_accuracy(classify(m, im, protos)[0], d, at)
             print(f"  {t:<5} {s:<8} captions {cap['joint']:.1%}  prototypes {pro['joint']:.1%}")
     gx, gy, ga = gallery(data.test_x, data.test_y)
     print(f"\nprecision@10, 2,000 test images:\n{'query type':<22}" + ''.join(f'{t:>8}' for t in models))
     for q, qs in QUERY_TYPES.items(): print(f'{q:<22}' + ''.join(f'{precision_at_k(m, gx, gy, ga, qs):>8.0%}' for m in models.values()))
     print('\nzero-shot vs linear probe on the frozen image features (test set; 5 draws of the k images):')
     for t, m in models.items():
-        ftr, fte = image_features(m, data.train_x), image_features(m, data.test_x)
+        ftr, fte = zeroshot_features(m, data.train_x)[0], zeroshot_features(m, data.test_x)[0]
         probes = [torch.tensor([linear_probe(ftr, data.train_y, fte, data.test_y, k, seed=s) for s in range(5)]).mean() for k in (1, 10, 100)]
-        print(f"  {t:<5} zero-shot {digit_accuracy(m, data.test_x, data.test_y):.1%} | probe k=1 {probes[0]:.1%}, k=10 {probes[1]:.1%}, k=100 {probes[2]:.1%}")
+        print(f"  {t:<5} zero-shot {evaluate(m, data.test_x, data.test_y)['acc']:.1%} | probe k=1 {probes[0]:.1%}, k=10 {probes[1]:.1%}, k=100 {probes[2]:.1%}")
     if a.unseen_digit:
         t0 = time.perf_counter()
-        no9 = train_language(LanguageConfig(text='plus', epochs=a.epochs, n_train=a.n_train, digits=tuple(range(9))), data, a.device)
+        no9 = fit(LanguageConfig(text='plus', epochs=a.epochs, n_train=a.n_train, digits=tuple(range(9))), data, a.device)
         im, d, at = pair_images(data.test_x, data.test_y, [(9, n) for n in ATTRIBUTES])
-        r = score_pairs(no9, im, d, at)
+        r = pair_accuracy(classify(no9, im, pair_captions())[0], d, at)
         print(f"\nplus tower trained on 0-8 ({time.perf_counter() - t0:.0f} s), nines with one attribute: "
               f"digit {r['digit']:.1%}, attribute {r['attribute']:.1%}, joint {r['joint']:.1%}")
 

@@ -11,25 +11,27 @@ import sys
 import time
 from pathlib import Path
 
-import torch
+import torch.distributed as dist
 from fastcore.script import Param, call_parse, store_true
 
-from .checkpoint import latest_run, load_model, save_checkpoint
-from .data import DIGIT_WORDS, get_device, load_digits, load_split
+from .checkpoint import latest_run, load_model
+from .data import DIGIT_WORDS, load_split, pick_digits
 from .inference import check_digits, class_captions, prepare
-from .language import PARAPHRASES, WORDS, LanguageConfig, tokens, train_language
+from .language import PARAPHRASES, WORDS, LanguageConfig, RichTask
 from .recipe import get_preset
-from .training import _writable, train
+from .scaling import Distributed, GatheredTask, check_batch, setup
+from .text_encoder import tokens
+from .training import DigitTask, _writable, train
 from .zeroshot import classify, confusion_matrix, per_class_accuracy, zeroshot_features, zeroshot_logits, zeroshot_metrics
 
 # %% ../nbs/14_cli.ipynb #8f381027
 _USER_ERRORS = (OSError, ValueError, FloatingPointError)  # a bad path or value, a run that diverged
 
-def _run(prog:str, body, interrupted=None):
-    "Run `body()`; an error a user can cause -> one line on stderr, exit status 1; Ctrl-C -> the line `interrupted()` returns."
+def _run(prog:str, body, interrupted=None, rank=lambda: 0):
+    "Run `body()`; an error a user can cause -> one line on stderr (process `rank()` > 0 of a torchrun launch says which), exit status 1; Ctrl-C -> the line `interrupted()` returns."
     try: return body()
     except _USER_ERRORS as e:
-        print(f"{prog}: error: {' '.join(str(e).split())}", file=sys.stderr); sys.exit(1)
+        print(f"{prog}: error: {f'[rank {r}] ' if (r := rank()) else ''}{' '.join(str(e).split())}", file=sys.stderr); sys.exit(1)
     except KeyboardInterrupt:
         if interrupted is None: raise
         print(interrupted(), file=sys.stderr); sys.exit(130)
@@ -49,28 +51,18 @@ def _train(preset, over:dict, text, text_model, out, name, resume) -> tuple:
     if text_model: cfg.model['text_kwargs'] = {**cfg.model.get('text_kwargs', {}), 'model_name': text_model}
     return cfg, name or f"{preset or 'fast'}-{cfg.model.get('text', 'basic')}-{time.strftime('%Y%m%d-%H%M%S')}"
 
-def _rich(over:dict, text, name, **refused) -> tuple:
-    "`(LanguageConfig, run name)` of `--captions rich` (notebook 11's recipe); a `ValueError` for options it has no use for."
+def _rich(over:dict, text, name, resume, out, **refused) -> tuple:
+    "`(LanguageConfig or None when resuming, run name)` of `--captions rich` (notebook 11's recipe); a `ValueError` for options it has no use for."
+    if resume:
+        if given := [f'--{k}' for k, v in dict(text=text, **over).items() if v is not None]:
+            raise ValueError(f"--resume continues a run with its saved settings: drop {' '.join(given)}")
+        return None, name or latest_run(out).name
     if text == 'basic': raise ValueError("--captions rich needs --text word or --text plus: the label lookup (--text basic) turns a caption "
                                          "into one of ten digit labels, so it cannot express an attribute such as 'small' or 'bold'")
     if given := [f'--{k}' for k, v in refused.items() if v is not None]:
         raise ValueError(f"--captions rich trains notebook 11's recipe (all ten digits, the bundled text model), which has no {' '.join(given)}: drop it")
     cfg = LanguageConfig(text=text or 'plus', **{k: v for k, v in over.items() if v is not None})
-    if cfg.epochs < 1 or cfg.bs < 1 or not cfg.lr > 0: raise ValueError(f"epochs, bs and lr must be positive, got {cfg.epochs}, {cfg.bs}, {cfg.lr}")
     return cfg, name or f"rich-{cfg.text}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-def _train_rich(cfg:LanguageConfig, out, name, device, root, quiet) -> Path:
-    "Train on rich captions (`train_language`), score the plain test digits, save OUT/NAME/final; its path."
-    _writable(out)
-    run, t0 = Path(out)/name, time.perf_counter()
-    print(f"run folder: {run} (rich captions, {cfg.text} text tower; the model is saved at the end, in final/)", flush=True)
-    data = load_digits(root, device)
-    model = train_language(cfg, data, device, None if quiet else lambda s: print(s, flush=True))
-    m = zeroshot_metrics(zeroshot_logits(*zeroshot_features(model, data.test_x)), data.test_y)
-    save_checkpoint(run/'final', model, dict(language=model.language, metrics=dict(test=m, seconds=time.perf_counter() - t0)))
-    print(f"checkpoint {run/'final'}: mnist_clip_predict IMAGE --checkpoint {run/'final'} --captions 'a small bold seven' ...")
-    print(f"test zero-shot accuracy: {m['acc']:.2%}")
-    return run/'final'
 
 def _digits(s:str) -> tuple:
     try: return tuple(int(d) for d in s.split(','))
@@ -80,41 +72,56 @@ def _digits(s:str) -> tuple:
 def mnist_clip_train(preset:str=None,          # recipe: 'fast' (default; seconds on a CPU), 'best' (minutes), 'seed', 'distinct-ten', 'shipped'
                      captions:str='digit',     # 'digit' ('a handwritten digit seven') or 'rich' (notebook 11: 'a small bold seven'; --text word or plus)
                      epochs:int=None,          # passes over the training images (default: the preset's)
-                     bs:int=None,              # batch size
+                     bs:int=None,              # batch size (with torchrun: the global batch, bs/N images per process)
                      lr:float=None,            # peak learning rate
                      n_train:int=None,         # train on the first N training images only (default: all)
                      text:str=None,            # text encoder: 'basic' (default; a label lookup), 'plus' (a frozen pretrained transformer), 'word' (rich captions only)
                      text_model:str=None,      # with --text plus: a Hugging Face model id or folder (default: the bundled all-MiniLM-L6-v2)
                      digits:str=None,          # train on these digits only, e.g. 0,1,2,3,4 (default: all ten)
+                     loss:str=None,            # 'softmax' (CLIP, default) or 'sigmoid' (SigLIP, notebook 12)
+                     ring:store_true=False,    # with torchrun and --loss sigmoid: pass text blocks round a ring instead of gathering them
                      precision:str=None,       # 'auto' (default: bf16 on CUDA, fp32 on CPU), 'fp32', 'bf16' or 'fp16'
                      seed:int=None,            # random seed (default 0)
                      compile:store_true=False, # torch.compile the forward pass and loss
-                     device:str='auto',        # 'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:1', 'mps'
+                     device:str='auto',        # 'auto' (cuda, then mps, then cpu; with torchrun cuda:LOCAL_RANK), 'cpu', 'cuda', 'cuda:1', 'mps'
                      data:str=None,            # MNIST root (default: $MNIST_CLIP_DATA, else ~/.cache/mnist_clip)
                      out:str='runs',           # output folder: run NAME goes to OUT/NAME (TensorBoard logs, best/, last/)
                      name:str=None,            # run name (default: PRESET-TEXT-TIME; with --resume: the latest run in OUT)
                      resume:store_true=False,  # continue run NAME from its last checkpoint, with its saved settings
+                     ckpt_every:float=60.,     # also save last/ every this many seconds of training
                      quiet:store_true=False):  # no progress bar
-    "Train CLIP on MNIST: TensorBoard logs, best and last checkpoints, and the test zero-shot accuracy at the end."
+    "Train CLIP on MNIST (in N processes under torchrun --nproc_per_node N): TensorBoard logs, best and last checkpoints, the test zero-shot accuracy."
     run = dict(name=name)
     def body():
-        get_device(device)  # a device this machine lacks: say so before anything else
+        env = setup(device)  # one process, or the group torchrun describes; a device this machine lacks: said before anything else
+        run['rank'] = env.rank
         if n_train is not None and n_train < 0: raise ValueError(f"--n_train must be 0 (all images) or more, not {n_train}")
         if captions not in ('digit', 'rich'): raise ValueError(f"--captions must be 'digit' or 'rich', not {captions!r}")
+        if ring and env.world == 1: raise ValueError("--ring passes text blocks between processes: launch with torchrun --nproc_per_node 2 or more")
+        over = dict(epochs=epochs, bs=bs, lr=lr, n_train=n_train, seed=seed)
         if captions == 'rich':
-            run['rich'] = True
-            cfg, run['name'] = _rich(dict(epochs=epochs, bs=bs, lr=lr, n_train=n_train, seed=seed), text, name,
-                                     preset=preset, text_model=text_model, digits=digits, precision=precision, compile=compile or None, resume=resume or None)
-            return _train_rich(cfg, out, run['name'], device, data, quiet)
-        over = dict(epochs=epochs, bs=bs, lr=lr, n_train=n_train, precision=precision, seed=seed, compile=compile or None, digits=_digits(digits) if digits else None)
-        cfg, run['name'] = _train(preset, {k: v for k, v in over.items() if v is not None}, text, text_model, out, name, resume)
-        _writable(out)
-        print(f"run folder: {Path(out)/run['name']} (TensorBoard: tensorboard --logdir {out}; checkpoints: best/ and last/)", flush=True)
-        r = train(cfg, out=out, name=run['name'], resume=resume, device=device, root=data, progress=not quiet)
-        print(f"TensorBoard logs in {r.run}; checkpoints {r.run/'best'} (best validation accuracy) and {r.run/'last'} (resumable)")
-        print(f"test zero-shot accuracy: {r.test['acc']:.2%}" if r.test else "stopped before the end: no test accuracy")
-    _run('mnist_clip_train', body, lambda: "interrupted: a rich-caption run saves its model at the end only: nothing was saved, train again"
-         if run.get('rich') else f"interrupted: continue with  mnist_clip_train --resume --out {out} --name {run['name']}")
+            if env.world > 1: raise ValueError("--captions rich trains in one process: launch it without torchrun")
+            cfg, run['name'] = _rich(over, text, name, resume, out, preset=preset, text_model=text_model, digits=digits,
+                                     precision=precision, compile=compile or None, loss=loss)
+            task, cbs = RichTask(), []
+        else:
+            over.update(precision=precision, compile=compile or None, loss=loss, digits=_digits(digits) if digits else None)
+            cfg, run['name'] = _train(preset, {k: v for k, v in over.items() if v is not None}, text, text_model, out, name, resume)
+            if cfg is not None and env.world > 1: check_batch(cfg.bs, env.world)  # before any process waits for the others
+            task, cbs = (GatheredTask(ring), [Distributed()]) if env.world > 1 else (DigitTask(), [])
+        if env.rank == 0:
+            _writable(out)
+            print(f"run folder: {Path(out)/run['name']} ({env.world} process{'es' * (env.world > 1)}; TensorBoard: tensorboard --logdir {out}; "
+                  "checkpoints: best/ and last/)", flush=True)
+        r = train(cfg, out=out, name=run['name'], resume=resume, device=env.device, root=data, progress=not quiet, ckpt_every=ckpt_every, task=task, callback=cbs)
+        if env.rank == 0:
+            print(f"TensorBoard logs in {r.run}; checkpoints {r.run/'best'} (best validation accuracy) and {r.run/'last'} (resumable)")
+            if captions == 'rich': print(f"rank captions with: mnist_clip_predict IMAGE --checkpoint {r.run/'best'} --captions 'a small bold seven' ...")
+            print(f"test zero-shot accuracy: {r.test['acc']:.2%}" if r.test else "stopped before the end: no test accuracy")
+    try: _run('mnist_clip_train', body, lambda: f"interrupted: last/ is saved; continue with  mnist_clip_train{' --captions rich' * (captions == 'rich')} --resume --out {out} --name {run['name']}",
+              rank=lambda: run.get('rank', 0))
+    finally:
+        if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
 
 # %% ../nbs/14_cli.ipynb #64d3cdcc
 _LOOKS = {w for p in [*sum(WORDS.values(), ()), *PARAPHRASES.values()] for w in tokens(p)} - {'at', 'the', 'to', 'up', 'down', 'near'}  # 'small', 'bold', 'tilted', ...
@@ -126,7 +133,7 @@ def read_captions(model, texts:list) -> tuple:
         if bad := next(((t, w) for t in texts for w in tokens(t) if w in _LOOKS), None):
             raise ValueError(f"this model's text tower is a label lookup: it reads only the digit of {bad[0]!r} and cannot tell {bad[1]!r} "
                              "from any other look. Rank captions that describe the picture with a model trained on them: "
-                             "mnist_clip_train --captions rich --text word, then --checkpoint OUT/RUN/final")
+                             "mnist_clip_train --captions rich --text word, then --checkpoint OUT/RUN/best")
         return texts, []
     read = [re.sub(r'(?<![\d.])\d(?![\d.])', lambda m: DIGIT_WORDS[int(m[0])], t) for t in texts]  # '7' -> 'seven': as the training captions spell it
     if tower != 'word': return read, []
@@ -146,19 +153,13 @@ def predict_lines(images:list, checkpoint=None, texts=None, k:int=3, device='aut
     why = {'no ink': 'no ink: the picture is blank, nothing to classify'}
     return lines, [f"{im}: {why.get(c.reason, c.reason + '; --no_check classifies it anyway')}" for im, c in zip(images, ok) if c is not None and not c.ok]
 
-def _test_split(names) -> tuple:
-    "MNIST's test images of the digits a model's classes name, labelled by class: `(x, y, digits)`."
-    if bad := [n for n in names if n not in DIGIT_WORDS]:
-        raise ValueError(f"this model's classes {list(names)} are not all digit words ({bad[0]!r}): mnist_clip_eval scores MNIST digit models")
-    x, y = load_split('test')
-    digits = torch.tensor([DIGIT_WORDS.index(n) for n in names])
-    keep = torch.isin(y, digits)
-    return x[keep], (y[keep][:, None] == digits).int().argmax(1), digits.tolist()
-
-def eval_lines(checkpoint=None, device='auto') -> list:
+def eval_lines(checkpoint=None, device='auto', root=None) -> list:
     "Test-set report: zero-shot accuracy and recall@1/@5 both ways (what `evaluate` reports), then the accuracy of each class."
     model = load_model(checkpoint, device)
-    x, y, digits = _test_split(model.class_names)
+    if bad := [n for n in model.class_names if n not in DIGIT_WORDS]:
+        raise ValueError(f"this model's classes {list(model.class_names)} are not all digit words ({bad[0]!r}): mnist_clip_eval scores MNIST digit models")
+    digits = [DIGIT_WORDS.index(n) for n in model.class_names]
+    x, y = pick_digits(*load_split('test', root), digits)  # the test images of the model's digits, labelled by class
     logits = zeroshot_logits(*zeroshot_features(model, x))  # (N, C): the test set embedded once
     m, pred = zeroshot_metrics(logits, y), logits.argmax(1)
     acc = per_class_accuracy(confusion_matrix(y, pred, len(digits)))
@@ -184,6 +185,7 @@ def mnist_clip_predict(images:Param('image files (PNG, JPEG, ...)', str, nargs='
 
 @call_parse
 def mnist_clip_eval(checkpoint:str=None, # checkpoint folder; default: the shipped model
-                    device:str='auto'):  # 'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:1', 'mps'
+                    device:str='auto',   # 'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:1', 'mps'
+                    data:str=None):      # MNIST root (default: $MNIST_CLIP_DATA, else ~/.cache/mnist_clip)
     "Score a checkpoint on the MNIST test set: zero-shot accuracy, recall@1/@5 both ways, accuracy per digit."
-    _run('mnist_clip_eval', lambda: print('\n'.join(eval_lines(checkpoint, device))))
+    _run('mnist_clip_eval', lambda: print('\n'.join(eval_lines(checkpoint, device, data))))

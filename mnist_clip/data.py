@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['MNIST_MEAN', 'MNIST_STD', 'DEFAULT_DATA_ROOT', 'ENV_VAR', 'RAW_FILES', 'DIGIT_WORDS', 'TEMPLATES', 'DataRootError',
-           'data_root', 'load_split', 'default_device', 'get_device', 'DigitData', 'load_digits', 'normalize',
-           'n_batches', 'random_shift', 'random_affine', 'batches', 'captions', 'show_images']
+           'data_root', 'load_split', 'default_device', 'get_device', 'pick_digits', 'DigitData', 'load_digits',
+           'normalize', 'n_batches', 'random_shift', 'random_affine', 'batches', 'captions', 'show_images']
 
 # %% ../nbs/00_data.ipynb #f435128b
 import os
@@ -96,6 +96,12 @@ def get_device(device=None) -> torch.device:
     return d
 
 # %% ../nbs/00_data.ipynb #2744e9ce
+def pick_digits(x:torch.Tensor, y:torch.Tensor, digits) -> tuple:
+    "`(images, labels)` of the `digits` only, e.g. (0, 1, 2, 3, 4), relabelled 0..n-1 in the order given."
+    d = torch.as_tensor(list(digits), device=y.device)
+    keep = torch.isin(y, d)
+    return x[keep], (y[keep][:, None] == d).int().argmax(1)
+
 @dataclass
 class DigitData:
     "MNIST split three ways: uint8 images `(N, 28, 28)` and int64 labels, all on one device."
@@ -109,10 +115,8 @@ class DigitData:
         "A copy with every tensor on `device`."
         return DigitData(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
     def subset(self, digits):
-        "Only the images of `digits`, e.g. (0, 1, 2, 3, 4), in every split, relabelled 0..n-1 in the order given."
-        d = torch.as_tensor(list(digits), device=self.device)
-        def pick(x, y): keep = torch.isin(y, d); return x[keep], (y[keep][:, None] == d).int().argmax(1)
-        return DigitData(*(t for s in ('train', 'valid', 'test') for t in pick(getattr(self, f'{s}_x'), getattr(self, f'{s}_y'))))
+        "Only the images of `digits`, e.g. (0, 1, 2, 3, 4), in every split, relabelled 0..n-1 in the order given (`pick_digits`)."
+        return DigitData(*(t for s in ('train', 'valid', 'test') for t in pick_digits(getattr(self, f'{s}_x'), getattr(self, f'{s}_y'), digits)))
     def __repr__(self): return f"DigitData(train={len(self.train_x)}, valid={len(self.valid_x)}, test={len(self.test_x)}, device={self.device})"
 
 def load_digits(root=None,        # data root; see `data_root`
@@ -129,11 +133,14 @@ def load_digits(root=None,        # data root; see `data_root`
     return DigitData(x[tr], y[tr], x[va], y[va], tx, ty).to(get_device(device))
 
 # %% ../nbs/00_data.ipynb #ca821812
-def normalize(x:torch.Tensor) -> torch.Tensor:
+def normalize(x:torch.Tensor,    # uint8 images, or float in [0, 1]
+              check:bool=True,   # float images: refuse NaN and values outside [0, 1] (reads them on the host: off inside training)
+             ) -> torch.Tensor:
     "uint8 (or float in [0, 1]) images `(B, 28, 28)` or `(B, 1, 28, 28)` -> standardised float32 `(B, 1, 28, 28)`."
     if x.ndim == 3: x = x[:, None]
     if x.dtype == torch.uint8: return (x.float() / 255 - MNIST_MEAN) / MNIST_STD
     x = x.float()
+    if not check: return (x - MNIST_MEAN) / MNIST_STD
     if not (ok := x.isfinite()).all():
         raise ValueError(f"{(~ok).sum().item()} pixel(s) are NaN or infinite (first in image {(~ok).flatten(1).any(1).nonzero()[0].item()}): "
                          "images must be finite; fix or drop them (torch.nan_to_num replaces NaN)")
@@ -146,9 +153,10 @@ def n_batches(n:int, bs:int) -> int:
     "Batches per epoch of `n` samples at batch size `bs`."
     return -(-n // bs)
 
-def _epoch_generator(seed:int, epoch:int, device) -> torch.Generator:
+def _epoch_generator(seed:int, epoch:int, device, rank:int=0) -> torch.Generator:
+    "The one seed source: every random draw of an epoch (order, augmentation, attributes) comes from `(seed, epoch, rank)`."
     g = torch.Generator(device=device)
-    g.manual_seed(seed * 1_000_003 + epoch)
+    g.manual_seed(seed * 1_000_003 + epoch + rank * 100_000_007)
     return g
 
 # %% ../nbs/00_data.ipynb #113e0b26
@@ -184,29 +192,39 @@ def random_affine(x:torch.Tensor,          # float images in [0, 1], `(B, 1, 28,
     return F.grid_sample(x, grid, mode='bilinear', padding_mode='zeros', align_corners=False)
 
 # %% ../nbs/00_data.ipynb #a0fe0165
+_AUGMENTS = {False: None, None: None, True: random_shift, 'shift': random_shift, 'affine': random_affine}
+
 def batches(x:torch.Tensor,     # uint8 images `(N, 28, 28)`
-            y:torch.Tensor,     # labels `(N,)`
-            bs:int=256,         # batch size (the last batches may be one smaller)
+            y,                  # labels `(N,)` (a tensor, or anything `y[index_tensor]` works on)
+            bs:int=256,         # batch size: the global batch when `world` > 1 (the last batches may be one smaller unless `drop_last`)
             shuffle:bool=True,  # a new order each epoch
-            seed:int=0,         # with `epoch`, fixes the order and the augmentation
+            seed:int=0,         # with `epoch`, fixes the order and every random draw of `transform`
             epoch:int=0,
             augment=False,      # training only: True or 'shift' for `random_shift`, 'affine' for `random_affine`
+            transform=None,     # `transform(images in [0, 1] (B, 1, 28, 28), labels, generator) -> (images, labels)`: drawn on x's device
+            rank:int=0,         # this process's share of each global batch ...
+            world:int=1,        # ... of `world` processes: images `rank*bs/world` to `(rank+1)*bs/world` (notebook 12)
+            drop_last:bool=False, # only whole batches of exactly `bs` (always with `world` > 1: every process needs the same share)
            ):
-    "Yield `(images (B, 1, 28, 28) float32 standardised, labels (B,))` covering every sample exactly once."
+    "Yield `(images (B, 1, 28, 28) float32 standardised, labels (B,))` covering every sample exactly once (but a dropped remainder)."
     n = len(x)
     if n != len(y): raise ValueError(f"{n} images but {len(y)} labels: they must match")
     if bs < 1: raise ValueError(f"bs must be a positive batch size, not {bs}")
+    if world < 1 or not 0 <= rank < world or bs % world:
+        raise ValueError(f"rank {rank} of {world} processes cannot share batches of {bs}: world must divide bs, 0 <= rank < world")
+    if augment not in _AUGMENTS: raise ValueError(f"augment must be False, True, 'shift' or 'affine', not {augment!r}")
+    if transform is not None and _AUGMENTS[augment]: raise ValueError("pass augment or transform, not both: a transform can augment too")
+    if aug := _AUGMENTS[augment]: transform = lambda xb, yb, g: (aug(xb, generator=g), yb)
     if n == 0: return
-    g = _epoch_generator(seed, epoch, 'cpu')
-    idx = torch.randperm(n, generator=g) if shuffle else torch.arange(n)
-    idx = idx.to(x.device)
-    aug = {False: None, None: None, True: random_shift, 'shift': random_shift, 'affine': random_affine}.get(augment, 'bad')
-    if aug == 'bad': raise ValueError(f"augment must be False, True, 'shift' or 'affine', not {augment!r}")
-    ga = _epoch_generator(seed, epoch, x.device) if aug else None
-    for b in torch.tensor_split(idx, n_batches(n, bs)):
-        xb = x[b][:, None].float() / 255  # (B, 1, 28, 28) in [0, 1]
-        if aug: xb = aug(xb, generator=ga)
-        yield (xb - MNIST_MEAN) / MNIST_STD, y[b]
+    idx = (torch.randperm(n, generator=_epoch_generator(seed, epoch, 'cpu')) if shuffle else torch.arange(n)).to(x.device)
+    if world > 1 or drop_last:
+        idx = idx[:n // bs * bs].view(-1, bs)[:, rank * bs // world:(rank + 1) * bs // world]  # (steps, bs/world): my share of each batch
+    else: idx = torch.tensor_split(idx, n_batches(n, bs))
+    g = _epoch_generator(seed, epoch, x.device, rank) if transform else None
+    for b in idx:
+        xb, yb = x[b][:, None].float() / 255, y[b]  # (B, 1, 28, 28) in [0, 1]
+        if transform: xb, yb = transform(xb, yb, g)
+        yield normalize(xb, check=False), yb
 
 # %% ../nbs/00_data.ipynb #8cf2dd46
 DIGIT_WORDS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine')

@@ -45,6 +45,8 @@ def read_image(img) -> torch.Tensor: # a file path, PIL image, numpy array or te
         if not (path := Path(img).expanduser()).is_file(): raise FileNotFoundError(f"no image file {path}: check the path")
         try: img = Image.open(path); img.load()
         except (UnidentifiedImageError, OSError) as e: raise ImageError(f"{path} is not an image file PIL can read (PNG, JPEG, ...)") from e
+        except Image.DecompressionBombError as e:  # PIL refuses more than twice Image.MAX_IMAGE_PIXELS: it would take gigabytes
+            raise ImageError(f"{path} is too large to read safely ({e.args[0].split(',')[0]}): shrink it to a few hundred pixels a side, e.g. 280 x 280") from None
     if isinstance(img, Image.Image) and (img.mode.startswith('I') or img.mode == 'F'):  # 16/32-bit grey: keep every level
         a = np.array(img).astype(np.float32)
         img = a / 65535 if img.mode != 'F' and a.max() > 255 else a  # 16-bit integers span 0-65535; floats: the rules below

@@ -5,32 +5,27 @@
 # %% auto #0
 __all__ = ['KINDS', 'ATTRIBUTES', 'SCALE', 'ANGLE', 'SHIFT', 'WORDS', 'PARAPHRASES', 'PREFIXES', 'HELD_OUT', 'QUERY_TYPES',
            'attribute_index', 'draw_attributes', 'caption', 'sample_attributes', 'sample_captions', 'positives',
-           'multi_positive_loss', 'language_batches', 'UnknownWordsError', 'tokens', 'vocabulary', 'caption_set',
-           'WordEncoderConfig', 'WordEncoder', 'LanguageConfig', 'language_clip', 'Standardize', 'train_language',
-           'pair_images', 'pair_captions', 'score_pairs', 'digit_accuracy', 'language_table', 'pair_prototypes',
-           'CosineClassifier', 'train_classifier', 'image_features', 'linear_probe', 'gallery', 'query', 'search',
-           'precision_at_k', 'rank_captions', 'save_language_model', 'load_language_model']
+           'RichBatch', 'caption_transform', 'caption_set', 'LanguageConfig', 'RichTask', 'pair_images',
+           'pair_captions', 'pair_accuracy', 'language_table', 'pair_prototypes', 'CosineClassifier', 'ClassifierTask',
+           'linear_probe', 'gallery', 'query', 'precision_at_k']
 
 # %% ../nbs/11_language.ipynb #9d2430f2
-import json
 import math
-import re
-import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import combinations, product
-from pathlib import Path
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from safetensors.torch import load_file
 
-from .checkpoint import CONFIG, WEIGHTS, load_model, save_model
-from .clip import CLIP, clip_loss
-from .data import DIGIT_WORDS, MNIST_MEAN, MNIST_STD, batches, get_device, load_digits, n_batches, normalize
+from .clip import CLIP, contrastive_loss
+from .data import DIGIT_WORDS, DigitData, batches, normalize
 from .image_encoder import ImageEncoder, ImageEncoderConfig
-from .recipe import TrainConfig, make_optimizer
-from .zeroshot import classify, zeroshot_features
+from .recipe import TrainConfig
+from .text_encoder import vocabulary
+from .training import DigitTask
+from .zeroshot import classify, evaluate, zeroshot_features
 
 # %% ../nbs/11_language.ipynb #6897fef4
 KINDS = ('size', 'stroke', 'slant', 'position')
@@ -46,9 +41,7 @@ def _dilate(x): return F.max_pool2d(x, 3, 1, 1)                     # 3x3 max fi
 
 def draw_attributes(x:torch.Tensor,     # images in [0, 1], `(B, 1, 28, 28)`
                     attrs:torch.Tensor, # `(B, 4)` value of each kind: 0 as written, 1 or 2 (see `ATTRIBUTES`)
-                    jitter:float=0.,    # each drawn size change, angle and shift times a factor in [1 - jitter, 1 + jitter]
-                    generator=None,     # a `torch.Generator` on x's device, for the jitter
-                   ) -> torch.Tensor:
+                    jitter:float=0., generator=None) -> torch.Tensor: # each drawn change times a factor in [1 - jitter, 1 + jitter], from `generator`
     "Draw each image's attributes: stroke by morphology, then size, slant and position in one affine warp, on x's device."
     st = attrs[:, 1, None, None, None]
     x = torch.where(st == 1, _erode(x), torch.where(st == 2, _dilate(x), x))
@@ -58,8 +51,7 @@ def draw_attributes(x:torch.Tensor,     # images in [0, 1], `(B, 1, 28, 28)`
     dy = x.new_tensor(SHIFT)[attrs[:, 3]] * u[:, 2] * 2 / x.shape[-1]  # pixels -> grid units
     cos, sin = torch.cos(a) / s, torch.sin(a) / s               # the grid maps output to input: the inverse warp
     theta = torch.stack([torch.stack([cos, sin, -sin * dy], 1), torch.stack([-sin, cos, -cos * dy], 1)], 1)  # (B, 2, 3)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode='bilinear', padding_mode='zeros', align_corners=False)
+    return F.grid_sample(x, F.affine_grid(theta, list(x.shape), align_corners=False), mode='bilinear', padding_mode='zeros', align_corners=False)
 
 # %% ../nbs/11_language.ipynb #184df71f
 WORDS = {'small': ('small', 'little'), 'large': ('large', 'big'), 'thin': ('thin', 'slim'), 'bold': ('bold', 'thick'),
@@ -71,10 +63,8 @@ PREFIXES = ('a', 'a handwritten')
 
 def caption(digit:int|None,         # the digit to name, or None: 'digit'
             attrs:dict,             # kind index -> value (1 or 2) to say
-            synonym:int=0,          # which phrasing of `WORDS`
-            prefix:str='a',         # the caption's first words
-            paraphrase:bool=False,  # use the held-out `PARAPHRASES` and the held-out form 'the ... number seven'
-           ) -> str:
+            synonym:int=0, prefix:str='a', # which phrasing of `WORDS`; the caption's first words
+            paraphrase:bool=False) -> str: # use the held-out `PARAPHRASES` and the held-out form 'the ... number seven'
     "One caption, e.g. `caption(7, {0: 1, 1: 2})` -> 'a small bold seven'."
     say = lambda k: (PARAPHRASES[ATTRIBUTES[attribute_index(k, attrs[k])]] if paraphrase
                      else WORDS[ATTRIBUTES[attribute_index(k, attrs[k])]][synonym])
@@ -87,28 +77,23 @@ HELD_OUT = tuple((d, ATTRIBUTES[d % 8]) for d in range(10))  # one (digit, attri
 
 def _held_mask(held_out, device) -> torch.Tensor:
     "`(10, 4, 3)` True at (digit, kind, value) of each held-out pair."
-    m = torch.zeros(10, 4, 3, dtype=torch.bool, device=device)
-    for d, a in held_out:
-        i = ATTRIBUTES.index(a); m[d, i // 2, i % 2 + 1] = True
+    m = torch.zeros(len(DIGIT_WORDS), len(KINDS), 3, dtype=torch.bool, device=device)
+    for d, a in held_out: m[d, (i := ATTRIBUTES.index(a)) // 2, i % 2 + 1] = True
     return m
 
 def sample_attributes(y:torch.Tensor,     # digits `(B,)`
-                      generator=None,     # a `torch.Generator` on y's device
-                      held_out=HELD_OUT,  # (digit, attribute name) pairs never to draw
-                      p_plain:float=.5,   # probability that a kind stays as written
-                     ) -> torch.Tensor:
+                      generator=None, held_out=HELD_OUT, # a `torch.Generator` on y's device; (digit, attribute name) pairs never to draw
+                      p_plain:float=.5) -> torch.Tensor: # probability that a kind stays as written
     "Attribute values `(B, 4)`, each kind drawn independently; a held-out pair's attribute is left as written."
     B, dev = len(y), y.device
-    on = torch.rand(B, 4, generator=generator, device=dev) >= p_plain
-    attrs = torch.randint(1, 3, (B, 4), generator=generator, device=dev) * on  # (B, 4) in 0..2
-    if held_out: attrs = attrs.masked_fill(_held_mask(held_out, dev)[y[:, None], torch.arange(4, device=dev), attrs], 0)
+    on = torch.rand(B, len(KINDS), generator=generator, device=dev) >= p_plain
+    attrs = torch.randint(1, 3, (B, len(KINDS)), generator=generator, device=dev) * on  # (B, 4) in 0..2
+    if held_out: attrs = attrs.masked_fill(_held_mask(held_out, dev)[y[:, None], torch.arange(len(KINDS), device=dev), attrs], 0)
     return attrs
 
 def sample_captions(y:torch.Tensor, attrs:torch.Tensor, generator=None,
-                    p_digit:float=.75,   # probability that a caption names the digit
-                    p_attr:float=.5,     # probability that it says each drawn attribute
-                    max_attrs:int=2,     # at most this many attributes per caption
-                    prefixes=PREFIXES) -> tuple:
+                    p_digit:float=.75, p_attr:float=.5, # probability that a caption names the digit; that it says each drawn attribute
+                    max_attrs:int=2, prefixes=PREFIXES) -> tuple: # at most this many attributes per caption; its openings
     "`(captions, constraints (B, 5))`: column 0 the digit said or -1, columns 1-4 the value said of each kind or 0."
     dev = y.device
     u = torch.rand(len(y), 6, generator=generator, device=dev)
@@ -122,247 +107,121 @@ def sample_captions(y:torch.Tensor, attrs:torch.Tensor, generator=None,
     return caps, c
 
 # %% ../nbs/11_language.ipynb #94b530f8
-def positives(c:torch.Tensor,     # caption constraints `(T, 5)` from `sample_captions`
-              y:torch.Tensor,     # image digits `(B,)`
-              attrs:torch.Tensor, # image attributes `(B, 4)`
-             ) -> torch.Tensor:
+def positives(c:torch.Tensor, y:torch.Tensor, attrs:torch.Tensor) -> torch.Tensor: # constraints `(T, 5)`, image digits `(B,)` and attributes `(B, 4)`
     "`(B, T)` True where caption j is true of image i: its digit, if it names one, and every attribute it says."
     ok_d = (c[None, :, 0] < 0) | (c[None, :, 0] == y[:, None])
     ok_a = ((c[None, :, 1:] == 0) | (c[None, :, 1:] == attrs[:, None])).all(-1)
     return ok_d & ok_a
 
-def multi_positive_loss(logits:torch.Tensor, # `(B, T)` image-by-caption logits
-                        pos:torch.Tensor,    # `(B, T)` bool: which captions are true of which image
-                       ) -> torch.Tensor:
-    "Symmetric CLIP loss where every true caption of an image is a positive (0 is perfect)."
-    if logits.shape != pos.shape: raise ValueError(f"logits {tuple(logits.shape)} and positives {tuple(pos.shape)} must have the same shape")
-    pos = pos.float(); n_i, n_t = pos.sum(1), pos.sum(0)  # positives per image (B,), per caption (T,)
-    if (n_i == 0).any() or (n_t == 0).any(): raise ValueError("every image needs a true caption and every caption an image it is true of")
-    i2t = -(pos * logits.log_softmax(1)).sum(1) / n_i - n_i.log()
-    t2i = -(pos * logits.log_softmax(0)).sum(0) / n_t - n_t.log()
-    return (i2t.mean() + t2i.mean()) / 2
-
 # %% ../nbs/11_language.ipynb #29b16864
-def language_batches(x:torch.Tensor, y:torch.Tensor, # uint8 images `(N, 28, 28)` and digits `(N,)`, on one device
-                     bs:int=256, seed:int=0, epoch:int=0,
-                     held_out=HELD_OUT, p_plain:float=.5, prefixes=PREFIXES,
-                     p_digit:float=.75, p_attr:float=.5, max_attrs:int=2, # what captions say: see `sample_captions`
-                     jitter:float=0.,  # how much each drawn attribute's strength varies (`draw_attributes`)
-                     draw:bool=True,   # False: sample attributes and captions only, images None (fast checks of an epoch)
-                    ):
-    "Yield `(images (B, 1, 28, 28) standardised, digits, attrs (B, 4), captions, constraints (B, 5))` covering every image once."
-    if len(x) != len(y): raise ValueError(f"{len(x)} images but {len(y)} labels: they must match")
-    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    gd = torch.Generator(device=x.device); gd.manual_seed(seed * 1_000_003 + epoch)
-    idx = torch.randperm(len(x), generator=g).to(x.device)
-    for b in torch.tensor_split(idx, n_batches(len(x), bs)):
-        yb = y[b]
-        attrs = sample_attributes(yb, gd, held_out, p_plain)
-        caps, c = sample_captions(yb, attrs, gd, p_digit, p_attr, max_attrs, prefixes)
-        xb = (draw_attributes(x[b][:, None].float() / 255, attrs, jitter, gd) - MNIST_MEAN) / MNIST_STD if draw else None
-        yield xb, yb, attrs, caps, c
+class RichBatch(NamedTuple):
+    "The labels of a rich-caption batch: digits `(B,)` and drawn attributes `(B, 4)` of the images, captions and what they say `(B, 5)`."
+    digits:torch.Tensor; attrs:torch.Tensor; captions:list; constraints:torch.Tensor
+
+def caption_transform(held_out=HELD_OUT, p_plain:float=.5, prefixes=PREFIXES, p_digit:float=.75, p_attr:float=.5, max_attrs:int=2,
+                      jitter:float=0.): # see `sample_attributes`, `sample_captions` and `draw_attributes`
+    "A `batches` transform: sample each image's attributes, caption them, draw them; the labels become a `RichBatch`."
+    def transform(xb, yb, g):
+        attrs = sample_attributes(yb, g, held_out, p_plain)
+        caps, c = sample_captions(yb, attrs, g, p_digit, p_attr, max_attrs, prefixes)
+        return draw_attributes(xb, attrs, jitter, g), RichBatch(yb, attrs, caps, c)
+    return transform
 
 # %% ../nbs/11_language.ipynb #89a806bb
-class UnknownWordsError(ValueError):
-    "A caption in which the word encoder knows no word."
-
-def tokens(text:str) -> list:
-    "Lower-case words and single digits: 'A small 7!' -> ['a', 'small', '7']."
-    return re.findall(r'[a-z]+|\d', text.lower())
-
-def vocabulary(texts) -> tuple:
-    "The sorted words of `texts`."
-    return tuple(sorted({w for t in texts for w in tokens(t)}))
-
-def caption_set(prefixes=PREFIXES, max_attrs:int=2, digits=range(10)) -> list:
+def caption_set(prefixes=PREFIXES, max_attrs:int=2, digits=range(len(DIGIT_WORDS))) -> list:
     "Every caption `sample_captions` can write about `digits`."
     out = []
     for n in range(max_attrs + 1):
-        for ks in combinations(range(4), n):
+        for ks in combinations(range(len(KINDS)), n):
             for vs, s, p, d in product(product((1, 2), repeat=n), (0, 1), prefixes, [None, *digits]):
                 if n or d is not None: out.append(caption(d, dict(zip(ks, vs)), s, p))
     return list(dict.fromkeys(out))
 
-@dataclass
-class WordEncoderConfig:
-    "Hyperparameters of `WordEncoder` (JSON-serialisable: saved in config.json)."
-    dim:int=64                  # size of the shared embedding
-    vocab:tuple=()              # the words it knows; others are skipped
-    hidden:int=256              # width of the word vectors and of the MLP; 0: word vectors of size `dim`, no MLP (linear in the words)
-    class_names:tuple=DIGIT_WORDS # the word for each label
-    template:str='a {}'         # the caption of a label
-    def __post_init__(self): self.vocab, self.class_names = tuple(self.vocab), tuple(self.class_names)
-
-class WordEncoder(nn.Module):
-    "Caption -> mean of its known words' vectors (`nn.EmbeddingBag`) -> MLP -> `(B, dim)`; labels go through `template`."
-    def __init__(self, cfg:WordEncoderConfig|None=None, **kwargs):
-        super().__init__()
-        self.cfg = cfg = replace(cfg, **kwargs) if cfg else WordEncoderConfig(**kwargs)
-        if not cfg.vocab: raise ValueError("a WordEncoder needs a vocabulary: pass vocab=vocabulary(caption_set())")
-        self.index = {w: i for i, w in enumerate(cfg.vocab)}
-        self.embed = nn.EmbeddingBag(len(cfg.vocab), cfg.hidden or cfg.dim, mode='mean')
-        self.mlp = nn.Sequential(nn.Linear(cfg.hidden, cfg.hidden), nn.GELU(), nn.Linear(cfg.hidden, cfg.dim)) if cfg.hidden else nn.Identity()
-
-    def encode_text(self, texts) -> torch.Tensor:
-        "Captions -> `(B, dim)` (not normalised); words it does not know are skipped."
-        if isinstance(texts, str): texts = [texts]
-        ids, offsets = [], []
-        for t in texts:
-            if not isinstance(t, str) or not t.strip(): raise ValueError(f"caption {t!r} is empty: write a few words, e.g. 'a small bold seven'")
-            known = [self.index[w] for w in tokens(t) if w in self.index]
-            if not known: raise UnknownWordsError(f"the word encoder knows no word of {t!r}: use words from its training captions, "
-                                                  f"e.g. {', '.join(self.cfg.vocab[:12])} (all {len(self.index)}: model.text_encoder.cfg.vocab)")
-            offsets.append(len(ids)); ids += known
-        dev = self.embed.weight.device
-        return self.mlp(self.embed(torch.tensor(ids, device=dev), torch.tensor(offsets, device=dev)))  # (B, dim)
-
-    def forward(self, labels:torch.Tensor) -> torch.Tensor:
-        "Labels `(B,)` -> the embeddings of their captions (`template`)."
-        return self.encode_text([self.cfg.template.format(self.cfg.class_names[l]) for l in labels.tolist()])
-
 # %% ../nbs/11_language.ipynb #d49b58ec
 @dataclass
-class LanguageConfig:
-    "Everything that decides a rich-caption run (JSON-serialisable)."
-    text:str='plus'            # 'word' (learned from scratch) or 'plus' (frozen MiniLM + head); a label lookup cannot say attributes
+class LanguageConfig(TrainConfig):
+    "A rich-caption run: notebook 06's recipe (optimiser, schedule, seed, `n_train`...) with this lesson's defaults, and what captions say."
     epochs:int=3               # passes over the training images
-    bs:int=256                 # images per batch
-    lr:float=1e-2              # peak learning rate
-    wd:float=0.01              # weight decay of weight matrices
     pct_start:float=0.1        # one-cycle warm-up
-    seed:int=0                 # weights, batch order, attributes and captions
-    n_train:int=0              # the first `n_train` training images only (0: all)
+    channels_last:bool=False   # the plain tower is as fast either way
+    text:str='plus'            # 'word' (learned from scratch) or 'plus' (frozen MiniLM + head); a label lookup cannot say attributes
     dim:int=64                 # shared embedding size
     hidden:int=256             # text head: MLP width
-    p_plain:float=.5           # probability that a kind of attribute stays as written
-    p_digit:float=.75          # probability that a caption names the digit
-    p_attr:float=.5            # probability that it says each drawn attribute
-    max_attrs:int=2            # at most this many attributes per caption
-    jitter:float=0.            # drawn strength varies by up to this fraction (`draw_attributes`)
+    image:dict=field(default_factory=lambda: dict(block='plain', pool='flatten', stem=16, widths=[32, 64], crop=28))
     held_out:tuple=HELD_OUT    # (digit, attribute) pairs never drawn in training
     prefixes:tuple=PREFIXES    # caption openings
-    digits:tuple=tuple(range(10)) # digits to train on (leave one out to test a digit never named)
-    image:dict=field(default_factory=lambda: dict(block='plain', pool='flatten', stem=16, widths=[32, 64], crop=28))
+    p_plain:float=.5           # probability that a kind of attribute stays as written
+    p_digit:float=.75; p_attr:float=.5; max_attrs:int=2  # what captions say: see `sample_captions`
+    jitter:float=0.            # drawn strength varies by up to this fraction (`draw_attributes`)
 
     def __post_init__(self):
+        super().__post_init__()  # digits=(0, ..., 8) trains on those digits, which keep their names (no relabelling)
         if self.text not in ('word', 'plus'):
             raise ValueError(f"text must be 'word' or 'plus', not {self.text!r}: the label lookup ('basic') cannot say an attribute")
-        self.held_out = tuple((int(d), str(a)) for d, a in self.held_out)  # a JSON config gives back lists
-        self.prefixes, self.digits = tuple(self.prefixes), tuple(self.digits)
+        self.held_out, self.prefixes = tuple((int(d), str(a)) for d, a in self.held_out), tuple(self.prefixes)  # JSON gives back lists
         if bad := [a for _, a in self.held_out if a not in ATTRIBUTES]: raise ValueError(f"unknown attributes {bad}: use {ATTRIBUTES}")
 
-def language_clip(cfg:LanguageConfig) -> CLIP:
-    "A fresh CLIP with `cfg.text`'s tower; a word tower's vocabulary is every word of the training captions."
-    if cfg.text == 'plus': return CLIP(dim=cfg.dim, image=cfg.image, text='plus', text_kwargs=dict(template='a {}', hidden=cfg.hidden))
-    m = CLIP(dim=cfg.dim, image=cfg.image)
-    m.text_encoder = WordEncoder(dim=cfg.dim, vocab=vocabulary(caption_set(cfg.prefixes, cfg.max_attrs, cfg.digits)), hidden=cfg.hidden)
-    m.config.update(text='word', text_kwargs={k: v for k, v in asdict(m.text_encoder.cfg).items() if k != 'dim'})
-    return m
-
-# %% ../nbs/11_language.ipynb #dccc1680
-class Standardize(nn.Module):
-    "`head((e - mean) / std)`: a head trained on centred, unit-variance sentence embeddings; `fold` turns it back into `head`."
-    def __init__(self, head:nn.Module, # a linear layer, or an MLP whose first layer is one
-                 e:torch.Tensor):      # `(N, H)` embeddings of the training captions: their mean and spread per dimension
-        super().__init__()
-        self.head = head
-        self.register_buffer('mean', e.mean(0)); self.register_buffer('std', e.std(0) + 1e-6)
-    def forward(self, e): return self.head((e - self.mean) / self.std)
-    @torch.no_grad()
-    def fold(self) -> nn.Module:
-        "`head` with the standardisation folded into its first layer (W/std, b - W/std @ mean): the same function, plain weights."
-        first = self.head[0] if isinstance(self.head, nn.Sequential) else self.head
-        w = first.weight / self.std
-        first.bias -= w @ self.mean; first.weight.copy_(w)
-        return self.head
-
-def train_language(cfg:LanguageConfig|None=None, # the run; None: `LanguageConfig()`
-                   data=None,                     # a `DigitData`; None: `load_digits`
-                   device=None,                   # None or 'auto': cuda, then mps, then cpu
-                   log=print,                     # called with one line per epoch; None: quiet
-                  ) -> CLIP:
-    "Train CLIP on attribute captions; returns it in eval mode, with `model.language` the config as a dict."
-    cfg, device, log = cfg or LanguageConfig(), get_device(device), log or (lambda s: None)
-    torch.manual_seed(cfg.seed)
-    data = (data if data is not None else load_digits(device=device)).to(device)
-    x, y = data.train_x, data.train_y
-    if cfg.digits != tuple(range(10)): keep = torch.isin(y, torch.tensor(cfg.digits, device=device)); x, y = x[keep], y[keep]
-    x, y = x[:cfg.n_train or None], y[:cfg.n_train or None]
-    model, t0 = language_clip(cfg).to(device), time.perf_counter()
-    if cfg.text == 'plus':  # the frozen MiniLM embeds every training caption once, up front
-        caps = caption_set(cfg.prefixes, cfg.max_attrs, cfg.digits)
-        e = torch.cat([model.text_encoder.sentence_embeddings(caps[i:i + 256]) for i in range(0, len(caps), 256)])
-        model.text_encoder.proj = Standardize(model.text_encoder.proj, e)  # the head trains on standardised embeddings
-        log(f'embedded {len(caps)} captions in {time.perf_counter() - t0:.1f} s')
-    spe = n_batches(len(x), cfg.bs)
-    opt, sched = make_optimizer(TrainConfig(epochs=cfg.epochs, bs=cfg.bs, lr=cfg.lr, wd=cfg.wd, pct_start=cfg.pct_start), model, cfg.epochs * spe)
-    model.train(); t0 = time.perf_counter()
-    for ep in range(cfg.epochs):
-        total = 0.
-        for xb, yb, attrs, caps, c in language_batches(x, y, cfg.bs, cfg.seed, ep, cfg.held_out, cfg.p_plain, cfg.prefixes,
-                                                                      cfg.p_digit, cfg.p_attr, cfg.max_attrs, cfg.jitter):
-            loss = multi_positive_loss(model(xb, caps), positives(c, yb, attrs))
-            opt.zero_grad(); loss.backward(); opt.step(); sched.step(); model.clamp_logit_scale_()
-            total += loss.item()
-        log(f'epoch {ep + 1}: loss {total / spe:.3f}, {time.perf_counter() - t0:.0f} s')
-    if cfg.text == 'plus': model.text_encoder.proj = model.text_encoder.proj.fold()  # plain weights: `load_model` opens it
-    model.language = asdict(cfg)
-    return model.eval()
+class RichTask(DigitTask):
+    "Rich captions for notebook 07's `train`: attributes drawn and captioned on the fly, every true caption a positive."
+    name, config = 'rich', LanguageConfig
+    def prepare(self, cfg, data:DigitData) -> DigitData:  # only `cfg.digits` (None: all), not relabelled: captions name them
+        if not cfg.digits: return data
+        xys = [(getattr(data, f'{s}_x'), getattr(data, f'{s}_y')) for s in ('train', 'valid', 'test')]
+        return DigitData(*(t[torch.isin(y, torch.tensor(cfg.digits, device=y.device))] for x, y in xys for t in (x, y)))
+    def model(self, cfg) -> CLIP:  # a word tower knows every word of the training captions; a plus tower standardises MiniLM on them
+        caps = caption_set(cfg.prefixes, cfg.max_attrs, cfg.digits or range(len(DIGIT_WORDS)))
+        if cfg.text == 'word': return CLIP(dim=cfg.dim, image=cfg.image, text='word', text_kwargs=dict(vocab=vocabulary(caps), hidden=cfg.hidden))
+        m = CLIP(dim=cfg.dim, image=cfg.image, text='plus', text_kwargs=dict(template='a {}', hidden=cfg.hidden, standardize=True))
+        m.text_encoder.fit_standardization(caps)  # the frozen MiniLM embeds every training caption once, here
+        return m
+    def batches(self, cfg, x, y, epoch:int, rank:int=0, world:int=1):
+        t = caption_transform(cfg.held_out, cfg.p_plain, cfg.prefixes, cfg.p_digit, cfg.p_attr, cfg.max_attrs, cfg.jitter)
+        return batches(x, y, cfg.bs, seed=cfg.seed, epoch=epoch, transform=t, rank=rank, world=world)
+    def loss(self, model, xb, yb:RichBatch, cfg) -> tuple:  # (B, B) image-by-caption logits, every true caption a positive
+        return contrastive_loss(logits := model(xb, yb.captions), positives(yb.constraints, yb.digits, yb.attrs)), logits
+    def batch_acc(self, logits, yb:RichBatch) -> torch.Tensor:  # the best caption is true of the image
+        return positives(yb.constraints, yb.digits, yb.attrs)[torch.arange(len(logits)), logits.argmax(1)].float().mean()
+    def metrics(self, model, x, y, cfg) -> dict: return evaluate(model, x, y)  # plain digits against 'a zero' ... 'a nine'
 
 # %% ../nbs/11_language.ipynb #3bd07293
-def pair_images(x:torch.Tensor, y:torch.Tensor, # uint8 images and digits to draw from
-                pairs,                          # (digit, attribute name) pairs
-                n:int=100,                      # images per pair
-               ) -> tuple:
+def pair_images(x:torch.Tensor, y:torch.Tensor, pairs, n:int=100) -> tuple: # uint8 images, digits; (digit, attribute name) pairs; images per pair
     "`(images standardised, digits, attribute indices)`: `n` images of each pair's digit with its attribute drawn alone."
     xs, ds, as_ = [], [], []
     for d, a in pairs:
         xi, i = x[y == d][:n], ATTRIBUTES.index(a)
         attrs = torch.zeros(len(xi), 4, dtype=torch.long, device=x.device); attrs[:, i // 2] = i % 2 + 1
         xs.append(draw_attributes(xi[:, None].float() / 255, attrs)); ds += [d] * len(xi); as_ += [i] * len(xi)
-    return (torch.cat(xs) - MNIST_MEAN) / MNIST_STD, torch.tensor(ds), torch.tensor(as_)
+    return normalize(torch.cat(xs), check=False), torch.tensor(ds), torch.tensor(as_)
 
 def pair_captions(paraphrase:bool=False) -> list:
     "The 80 captions of every (digit, attribute), digit-major: caption `8 * digit + attribute`."
-    return [caption(d, {a // 2: a % 2 + 1}, paraphrase=paraphrase) for d in range(10) for a in range(8)]
+    return [caption(d, {a // 2: a % 2 + 1}, paraphrase=paraphrase) for d in range(len(DIGIT_WORDS)) for a in range(len(ATTRIBUTES))]
 
-@torch.no_grad()
-def score_pairs(model, images, digits, attrs, paraphrase:bool=False, texts=None) -> dict:
-    "Digit, attribute and joint accuracy of the best of the 80 pair captions (or of `texts`, embeddings `(80, D)`)."
-    img, txt, _ = zeroshot_features(model, images, pair_captions(paraphrase) if texts is None else texts)
-    p = (img @ txt.T).argmax(1).cpu()
-    dig, att = p // 8 == digits, p % 8 == attrs
+def pair_accuracy(pred:torch.Tensor, digits, attrs) -> dict: # pred `(N,)`: best of the 80 `pair_captions` (`classify`) or prototypes
+    "Digit, attribute and joint accuracy of predicted pairs against the images' `digits` and attribute indices."
+    dig, att = pred.cpu() // len(ATTRIBUTES) == digits, pred.cpu() % len(ATTRIBUTES) == attrs
     return dict(digit=dig.float().mean().item(), attribute=att.float().mean().item(), joint=(dig & att).float().mean().item())
-
-def digit_accuracy(model, x, y) -> float:
-    "Zero-shot digit accuracy on plain images, against 'a zero' ... 'a nine'."
-    pred, _ = classify(model, x, [caption(d, {}) for d in range(10)])
-    return (pred.cpu() == y.cpu()).float().mean().item()
 
 def language_table(models:dict, x, y, n:int=100, held_out=HELD_OUT) -> dict:
     "For each model: plain digit accuracy and joint accuracy on seen, held-out and paraphrased pairs; prints a table."
-    seen = [(d, a) for d in range(10) for a in ATTRIBUTES if (d, a) not in held_out]
+    seen = [(d, a) for d in range(len(DIGIT_WORDS)) for a in ATTRIBUTES if (d, a) not in held_out]
     sets = {'seen': pair_images(x, y, seen, n), 'held-out': pair_images(x, y, held_out, n)}
     rows = {}
     for name, m in models.items():
-        r = {'plain': digit_accuracy(m, x, y)}
-        for s, (im, d, a) in sets.items():
-            r[s] = score_pairs(m, im, d, a)
-            r[f'{s} para'] = score_pairs(m, im, d, a, paraphrase=True)
-        rows[name] = r
+        r = {'plain': evaluate(m, x, y)['acc']}  # plain digits against 'a zero' ... 'a nine'
+        rows[name] = r | {s + ' para' * p: pair_accuracy(classify(m, im, pair_captions(p))[0], d, a) for s, (im, d, a) in sets.items() for p in (0, 1)}
     print(f"{'tower':<6} {'plain':>6} | joint (digit / attribute): {'seen':>18} {'held-out':>18} {'seen para':>18} {'held-out para':>18}")
-    for name, r in rows.items():
-        cells = ' '.join(f"{r[s]['joint']:>6.1%} ({r[s]['digit']:.0%}/{r[s]['attribute']:.0%})" for s in ('seen', 'held-out', 'seen para', 'held-out para'))
-        print(f"{name:<6} {r['plain']:>6.1%} | {cells}")
+    for name, r in rows.items(): print(f"{name:<6} {r['plain']:>6.1%} | " + ' '.join(
+        f"{r[s]['joint']:>6.1%} ({r[s]['digit']:.0%}/{r[s]['attribute']:.0%})" for s in ('seen', 'held-out', 'seen para', 'held-out para')))
     return rows
 
 # %% ../nbs/11_language.ipynb #bb1ec4ee
 @torch.no_grad()
 def pair_prototypes(model, x, y, n:int=20) -> torch.Tensor:
     "`(80, D)` unit mean image embedding of `n` images of each (digit, attribute) pair, in `pair_captions` order."
-    im, d, a = pair_images(x, y, [(dd, aa) for dd in range(10) for aa in ATTRIBUTES], n)
+    im, d, a = pair_images(x, y, [(dd, aa) for dd in range(len(DIGIT_WORDS)) for aa in ATTRIBUTES], n)
     img, _, _ = zeroshot_features(model, im, [caption(0, {})])
-    return F.normalize(torch.stack([img[(d == dd) & (a == aa)].mean(0) for dd in range(10) for aa in range(8)]), dim=-1)
+    return F.normalize(torch.stack([img[(d == dd) & (a == aa)].mean(0) for dd in range(len(DIGIT_WORDS)) for aa in range(len(ATTRIBUTES))]), dim=-1)
 
 # %% ../nbs/11_language.ipynb #7ba6ef42
 class CosineClassifier(nn.Module):
@@ -372,12 +231,15 @@ class CosineClassifier(nn.Module):
         self.image_encoder = ImageEncoder(ImageEncoderConfig(dim=dim, **(image or {})))
         self.weight = nn.Parameter(torch.randn(n_classes, dim) / dim ** .5)
         self.logit_scale = nn.Parameter(torch.tensor(float(logit_scale_init)))
-
+    @property
+    def class_names(self) -> tuple: return DIGIT_WORDS[:len(self.weight)]
+    def encode_image(self, x:torch.Tensor) -> torch.Tensor: return F.normalize(self.image_encoder(x), dim=-1)  # (B, D)
+    def encode_text(self, labels:torch.Tensor) -> torch.Tensor: return F.normalize(self.weight, dim=-1)[labels]  # (T, D): a label's row
+    def scale(self) -> torch.Tensor: return self.logit_scale.clamp(max=math.log(100)).exp()
+    def clamp_logit_scale_(self): self.logit_scale.data.clamp_(0, math.log(100))
     def forward(self, x:torch.Tensor) -> torch.Tensor:
-        "Logits `(B, C)`."
-        w = F.normalize(self.weight, dim=-1)
-        return self.logit_scale.clamp(max=math.log(100)).exp() * F.normalize(self.image_encoder(x), dim=-1) @ w.T
-
+        "Logits `(B, C)`: so `zeroshot.evaluate` scores it like a CLIP, and `train` trains it."
+        return self.scale() * self.encode_image(x) @ self.encode_text(torch.arange(len(self.weight), device=x.device)).T
     @classmethod
     def from_clip(cls, model:CLIP):
         "The classifier a basic-tower CLIP is: its image tower, its class embeddings as weight rows, its scale."
@@ -386,28 +248,17 @@ class CosineClassifier(nn.Module):
         with torch.no_grad(): c.weight.copy_(model.class_embeddings()); c.logit_scale.copy_(model.logit_scale)
         return c.to(model.logit_scale.device).eval()
 
-def train_classifier(model:nn.Module, x, y, epochs:int=1, bs:int=256, lr:float=2e-2, seed:int=0) -> nn.Module:
-    "Train `model(images) -> logits (B, C)` with cross-entropy and notebook 06's optimiser and one-cycle schedule."
-    torch.manual_seed(seed)
-    opt, sched = make_optimizer(TrainConfig(epochs=epochs, bs=bs, lr=lr, pct_start=.02), model, epochs * n_batches(len(x), bs))
-    model.train()
-    for ep in range(epochs):
-        for xb, yb in batches(x, y, bs, seed=seed, epoch=ep):
-            loss = F.cross_entropy(model(xb), yb)
-            opt.zero_grad(); loss.backward(); opt.step(); sched.step()
-    return model.eval()
+class ClassifierTask(DigitTask):
+    "`train` a `CosineClassifier` with plain cross-entropy on the labels: the same loop, no captions."
+    name = 'classifier'
+    def model(self, cfg) -> CosineClassifier: return CosineClassifier(len(cfg.digits or DIGIT_WORDS), image=cfg.model.get('image'))
+    def loss(self, model, xb, yb, cfg) -> tuple: logits = model(xb); return F.cross_entropy(logits, yb), logits
+    def batch_acc(self, logits, yb) -> torch.Tensor: return (logits.argmax(1) == yb).float().mean()
+    def metrics(self, model, x, y, cfg) -> dict: return evaluate(model, x, y)
 
 # %% ../nbs/11_language.ipynb #891a6e84
-@torch.no_grad()
-def image_features(model:CLIP, x, bs:int=1000) -> torch.Tensor:
-    "Unit image embeddings `(N, D)` of uint8 or standardised images, in eval mode."
-    return zeroshot_features(model, x, [caption(0, {})], bs=bs)[0]
-
 def linear_probe(f_train, y_train, f_test, y_test, # frozen features `(N, D)` and labels of the pool to fit from and of the test set
-                 k:int,          # labelled images per class
-                 seed:int=0,     # which k
-                 wd:float=1e-3,  # L2 penalty
-                ) -> float:
+                 k:int, seed:int=0, wd:float=1e-3) -> float: # labelled images per class, which k, L2 penalty
     "Test accuracy of a logistic regression (L-BFGS) on frozen features, fit on `k` images per class."
     g = torch.Generator().manual_seed(seed)
     idx = torch.cat([(ic := torch.nonzero(y_train.cpu() == c)[:, 0])[torch.randperm(len(ic), generator=g)[:k]] for c in y_train.unique().tolist()])
@@ -426,21 +277,16 @@ def gallery(x, y, n:int=2000, seed:int=0, p_plain:float=.5) -> tuple:
     "`(images standardised, digits, attrs (n, 4))`: `n` images with every attribute drawn independently, none held out."
     g = torch.Generator(device=x.device); g.manual_seed(seed)
     attrs = sample_attributes(y[:n], g, (), p_plain)
-    return (draw_attributes(x[:n][:, None].float() / 255, attrs) - MNIST_MEAN) / MNIST_STD, y[:n], attrs
+    return normalize(draw_attributes(x[:n][:, None].float() / 255, attrs), check=False), y[:n], attrs
 
 def query(digit:int|None, attrs:dict, paraphrase:bool=False) -> tuple:
     "`(caption, constraints (5,))` of a search query, e.g. `query(3, {0: 2, 1: 1})`: 'a large thin three'."
-    return caption(digit, attrs, paraphrase=paraphrase), torch.tensor([-1 if digit is None else digit] + [attrs.get(k, 0) for k in range(4)])
-
-@torch.no_grad()
-def search(model:CLIP, images, captions:list, k:int=10) -> torch.Tensor:
-    "Indices `(Q, k)` of the `k` images most similar to each caption."
-    img, txt, _ = zeroshot_features(model, images, captions)
-    return (txt @ img.T).topk(k, 1).indices
+    return caption(digit, attrs, paraphrase=paraphrase), torch.tensor([-1 if digit is None else digit] + [attrs.get(k, 0) for k in range(len(KINDS))])
 
 def precision_at_k(model:CLIP, images, y, attrs, queries:list, k:int=10) -> float:
     "Mean fraction of each query's top `k` images that are what it says; `queries` from `query`."
-    top = search(model, images, [q for q, _ in queries], k).cpu()
+    img, txt, _ = zeroshot_features(model, images, [q for q, _ in queries])  # (N, D), (Q, D)
+    top = (txt @ img.T).topk(k, 1).indices.cpu()                            # (Q, k): each query's k nearest images
     ok = positives(torch.stack([c for _, c in queries]), y.cpu(), attrs.cpu())  # (N, Q)
     return ok.T.gather(1, top).float().mean().item()
 
@@ -452,27 +298,3 @@ QUERY_TYPES = {  # ten queries of each type
     'held-out pair': [query(d, {(a := ATTRIBUTES.index(n)) // 2: a % 2 + 1}) for d, n in HELD_OUT],
     'paraphrase': [query(d, {(a := (d + 3) % 8) // 2: a % 2 + 1}, paraphrase=True) for d in range(10)],
 }
-
-# %% ../nbs/11_language.ipynb #354f0e06
-def rank_captions(model:CLIP, images, # uint8 `(N, 28, 28)` or standardised `(N, 1, 28, 28)` images
-                  captions:list,      # any descriptions, e.g. ['a small seven', 'a bold seven']
-                 ) -> tuple:
-    "`(index of the best caption (N,), probabilities (N, T))` of each image over `captions`."
-    if isinstance(captions, str): captions = [captions]
-    if not len(captions): raise ValueError("no captions to rank: pass one or more, e.g. ['a small seven', 'a bold seven']")
-    return classify(model, images, list(captions))
-
-def save_language_model(model:CLIP, folder):
-    "Write `model` as config.json + model.safetensors (`save_model`); a word tower's vocabulary goes in the config."
-    save_model(model, folder)
-
-def load_language_model(folder, device=None) -> CLIP:
-    "Open what `save_language_model` wrote: a plus tower through `load_model`, a word tower rebuilt from its config."
-    f = Path(folder)/CONFIG
-    cfg = json.loads(f.read_text()) if f.is_file() else {}
-    if cfg.get('text') != 'word': return load_model(folder, device)  # load_model's errors say what is missing
-    m = CLIP(**{**cfg, 'text': 'basic', 'text_kwargs': None})
-    m.text_encoder = WordEncoder(dim=cfg['dim'], **cfg['text_kwargs'])
-    m.config.update(text='word', text_kwargs=cfg['text_kwargs'])
-    m.load_state_dict(load_file(str(Path(folder)/WEIGHTS)))
-    return m.to(get_device(device)).eval()

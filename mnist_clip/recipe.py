@@ -14,7 +14,7 @@ from functools import partial
 
 import torch
 
-from .clip import CLIP, clip_loss, naive_clip_loss
+from .clip import CLIP, clip_loss, naive_clip_loss, sigmoid_loss
 from .data import DIGIT_WORDS, batches, n_batches
 from .zeroshot import clip_features, evaluate, zeroshot_logits
 
@@ -101,16 +101,19 @@ def _distinct_order(y, seed:int, epoch:int):
     m = min(len(p) for p in per)
     return torch.stack([p[torch.randperm(len(p), generator=g)[:m]] for p in per], 1).flatten().to(y.device)  # (n_classes * m,)
 
-def steps_per_epoch(cfg:TrainConfig, y) -> int:
-    "Optimiser steps in one epoch over labels `y`."
-    return int(y.unique(return_counts=True)[1].min()) if cfg.batching == 'distinct-ten' else n_batches(len(y), cfg.bs)
+def steps_per_epoch(cfg:TrainConfig, y, world:int=1) -> int:
+    "Optimiser steps in one epoch over labels `y` (whole batches only when `world` processes share them)."
+    if cfg.batching == 'distinct-ten': return int(y.unique(return_counts=True)[1].min())
+    return len(y) // cfg.bs if world > 1 else n_batches(len(y), cfg.bs)
 
-def train_batches(cfg:TrainConfig, x, y, epoch:int=0):
+def train_batches(cfg:TrainConfig, x, y, epoch:int=0,
+                  rank:int=0, world:int=1): # this process's share of each batch (notebook 12)
     "The training batches `(xb, yb)` of one epoch, cut as `cfg.batching` says."
+    if world > 1 and cfg.batching != 'full': raise ValueError(f"several processes share full batches: batching={cfg.batching!r} is not supported")
     if cfg.batching == 'distinct-ten':
         o = _distinct_order(y, cfg.seed, epoch)
         return batches(x[o], y[o], len(y.unique()), shuffle=False, seed=cfg.seed, epoch=epoch, augment=cfg.augment)
-    it = batches(x, y, cfg.bs, seed=cfg.seed, epoch=epoch, augment=cfg.augment)
+    it = batches(x, y, cfg.bs, seed=cfg.seed, epoch=epoch, augment=cfg.augment, rank=rank, world=world)
     return it if cfg.batching == 'full' else (_one_per_digit(xb, yb) for xb, yb in it)
 
 # %% ../nbs/06_recipe.ipynb #5b8b7d7c
@@ -120,7 +123,6 @@ def recipe_loss(logits, labels, targets:str='multi',
     "`clip_loss` (every same-digit pair is a positive) or `naive_clip_loss` (diagonal targets) of `logits` `(B, B)`; or the sigmoid loss."
     if loss == 'sigmoid':
         if bias is None: raise ValueError("loss='sigmoid' needs a CLIP with a logit bias: build it with logit_bias_init=-10. (model_config does)")
-        from .scaling import sigmoid_loss  # here, not at the top: notebook 12 builds it on this module
         ids = labels if targets == 'multi' else torch.arange(len(labels), device=labels.device)  # 'diagonal': each pair its own class
         return sigmoid_loss(logits + bias, ids)
     return clip_loss(logits, labels) if targets == 'multi' else naive_clip_loss(logits)

@@ -9,7 +9,7 @@ __all__ = ['BUNDLED_PACKAGE', 'TextModelLoadError', 'default_text_model', 'load_
 # %% ../nbs/03_text_encoder_plus.ipynb #524da42d
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Optional, Union
 
@@ -126,6 +126,7 @@ class TextEncoderPlusConfig:
     hidden:int=0                     # projection: 0 = linear, else an MLP with this hidden size
     max_length:int=32                # tokens per sentence; longer ones are truncated
     class_names:tuple=None           # the word for each label; None: `DIGIT_WORDS`
+    standardize:bool=field(default=False, repr=False) # centre and scale each sentence dimension before the projection (`fit_standardization`, notebook 11)
 
     def __post_init__(self): self.class_names = tuple(self.class_names or DIGIT_WORDS)  # JSON gives back a list
 
@@ -147,6 +148,8 @@ class TextEncoderPlus(nn.Module):
         H = self.transformer.config.hidden_size
         self.proj = (nn.Linear(H, cfg.dim) if cfg.hidden == 0 else
                      nn.Sequential(nn.Linear(H, cfg.hidden), nn.GELU(), nn.Linear(cfg.hidden, cfg.dim)))
+        if cfg.standardize:  # saved with the weights: a reloaded encoder standardises the same way
+            self.register_buffer('mean', torch.zeros(H)); self.register_buffer('std', torch.ones(H))
         self.cache = {}  # sentence -> (H,) embedding, filled while the transformer is frozen
         self.train()
 
@@ -194,7 +197,17 @@ def encode_text(self:TextEncoderPlus, texts:list) -> torch.Tensor:
     if isinstance(texts, str): texts = [texts]
     if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
         raise ValueError(f"encode_text needs a non-empty list of non-empty strings, got {texts!r:.80}")
-    return self.proj(self.sentence_embeddings(texts))  # (B, dim)
+    e = self.sentence_embeddings(texts)  # (B, H)
+    return self.proj((e - self.mean) / self.std if self.cfg.standardize else e)  # (B, dim)
+
+@patch
+@torch.no_grad()
+def fit_standardization(self:TextEncoderPlus, sents:list, bs:int=256):
+    "With `standardize=True`: set the mean and spread of each sentence dimension from `sents` (e.g. every training caption)."
+    if not self.cfg.standardize: raise ValueError("this encoder was built with standardize=False: build it with standardize=True")
+    e = torch.cat([self.sentence_embeddings(sents[i:i + bs]) for i in range(0, len(sents), bs)])  # (N, H)
+    self.mean.copy_(e.mean(0)); self.std.copy_(e.std(0) + 1e-6)
+    return self
 
 @patch
 def forward(self:TextEncoderPlus, labels:torch.Tensor) -> torch.Tensor:

@@ -169,7 +169,8 @@ def test_data_root_missing_empty_or_truncated(bad_roots, kind):
 def test_data_root_truncated_names_the_damaged_file(bad_roots):
     with raises(D.DataRootError) as e: D.load_split('test', bad_roots['truncated'])
     msg = str(e.value)
-    assert 'damaged' in msg or 'truncated' in msg or 'corrupt' in msg, msg
+    assert 'Damaged (truncated or corrupt) file: ' in msg and 'bytes instead of ' in msg, msg
+    assert 'delete it and copy or download it again' in msg, msg
 
 # ---- checkpoints ----------------------------------------------------------------------------------------------------
 def _truncate(d): p = d/'model.safetensors'; p.write_bytes(p.read_bytes()[:1000])
@@ -249,7 +250,7 @@ def test_failed_save_leaves_the_existing_checkpoint_whole(trained_run, tmp_path,
     ck.load_checkpoint(run/'last', 'cpu', with_state=True)
     # 2. the temporary folder cannot be created: the old checkpoint stays
     shutil.rmtree(run/'last.tmp', ignore_errors=True); (run/'last.tmp').write_text('in the way')
-    with raises(OSError): ck.save_checkpoint(run/'last', model, info, state)
+    with raises(FileExistsError, 'last.tmp'): ck.save_checkpoint(run/'last', model, info, state)
     assert tree_state(run/'last') == before
     ck.load_checkpoint(run/'last', 'cpu', with_state=True)
 
@@ -347,6 +348,32 @@ def test_train_command_bad_options(cmds, tmp_path):
     assert_user_error(r, 'mnist_clip_train', 'nothing to resume', 'train one first')
     r = cmds('mnist_clip_train', '--resume', '--lr', '0.1', '--out', out, '--quiet')
     assert_user_error(r, 'mnist_clip_train', '--resume continues a run with its saved settings: drop --lr')
+
+def test_train_command_refuses_a_batch_that_cannot_fit(cmds, tmp_path):
+    "A batch larger than the training set (issue 26: --bs 100000000 grew to 24 GB before the system killed it) is refused up front."
+    r = cmds('mnist_clip_train', '--bs', '100000000', '--out', tmp_path/'runs', '--quiet')
+    assert_user_error(r, 'mnist_clip_train', 'bs=100,000,000 is larger than the', 'training images: choose a batch size of')
+    assert not (tmp_path/'runs').exists() or not any((tmp_path/'runs').iterdir())  # no run folder was started
+
+def test_train_refuses_a_batch_whose_similarities_do_not_fit():
+    from mnist_clip.training import _free_bytes, check_batch_size
+    bs = int((_free_bytes(torch.device('cpu')) / 32) ** .5) + 1  # 8 float32 B x B matrices just over the free memory
+    with raises(ValueError, f'bs={bs:,} needs about', 'similarity matrices', 'choose a batch size of'): check_batch_size(bs, 10**9, torch.device('cpu'))
+    check_batch_size(256, 55_000, torch.device('cpu'))  # the default fits
+
+def _huge_png(path, w:int, h:int):
+    "A 1x1 PNG whose header says w x h: PIL reads the header before any pixel, so this is the 20,000 x 20,000 picture to PIL."
+    import io, struct, zlib
+    from PIL import Image
+    buf = io.BytesIO(); Image.new('L', (1, 1)).save(buf, 'PNG'); b = bytearray(buf.getvalue())
+    b[16:24] = struct.pack('>II', w, h); b[29:33] = struct.pack('>I', zlib.crc32(bytes(b[12:29])))
+    path.write_bytes(bytes(b))
+
+def test_predict_command_refuses_a_decompression_bomb(cmds, tmp_path, trained_run):
+    _huge_png(tmp_path/'huge.png', 20_000, 20_000)
+    with raises(I.ImageError, 'huge.png is too large to read safely', '400000000 pixels', 'shrink it'): I.read_image(tmp_path/'huge.png')
+    r = cmds('mnist_clip_predict', tmp_path/'huge.png', '--checkpoint', trained_run/'best')
+    assert_user_error(r, 'mnist_clip_predict', 'is too large to read safely', 'shrink it to a few hundred pixels a side')
 
 def test_train_command_one_step_run(cmds, tmp_path):
     r = cmds('mnist_clip_train', '--epochs', '1', '--bs', '128', '--out', tmp_path, '--name', 'short', '--quiet', '--device', 'cpu')

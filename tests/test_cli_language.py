@@ -17,11 +17,12 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 CAPTIONS = ['a bold 7', 'a thin 7', 'a small bold 7', 'a large thin 3']
 
 @pytest.fixture(scope='module')
-def rich_run(cmds, tmp_path_factory):
-    "One rich-caption run with the word tower on the tiny root (512 training images, one epoch): `(its result, final/)`."
+def rich_run(cmds, tmp_path_factory, mnist_root):
+    "One rich-caption run with the word tower on 8,192 real training images, two epochs (long enough to learn 'bold'): `(its result, best/)`."
     out = tmp_path_factory.mktemp('rich')
-    r = cmds('mnist_clip_train', '--captions', 'rich', '--text', 'word', '--epochs', 1, '--bs', 64, '--out', out, '--name', 'w', '--quiet')
-    return r, out/'w'/'final'
+    r = cmds('mnist_clip_train', '--captions', 'rich', '--text', 'word', '--epochs', 2, '--n_train', 8192, '--data', mnist_root,
+             '--out', out, '--name', 'w', '--quiet')
+    return r, out/'w'/'best'
 
 @pytest.fixture(scope='module')
 def bold_seven(tmp_path_factory, mnist):
@@ -37,9 +38,11 @@ def test_train_rich_word(rich_run):
     r, final = rich_run
     assert r.rc == 0, r.stderr
     assert 'Traceback' not in r.stderr
-    assert f'checkpoint {final}' in r.stdout and 'test zero-shot accuracy:' in r.stdout.splitlines()[-1]
+    assert f'--checkpoint {final}' in r.stdout and 'test zero-shot accuracy:' in r.stdout.splitlines()[-1]
     info = json.loads((final/'training.json').read_text())
-    assert info['language']['text'] == 'word' and info['language']['epochs'] == 1
+    assert info['task'] == 'rich' and info['config']['text'] == 'word' and info['config']['epochs'] == 2
+    run = final.parent                                            # the one loop's service: best/, last/, TensorBoard events
+    assert (run/'last').is_dir() and any(f.name.startswith('events.out.tfevents') for f in run.iterdir())
     model = load_model(final, 'cpu')                              # the plain loader opens a word-tower model
     assert model.config['text'] == 'word' and type(model.text_encoder).__name__ == 'WordEncoder'
 
@@ -52,15 +55,17 @@ def test_predict_ranks_attribute_captions(cmds, rich_run, bold_seven):
     ranked = {l.split('%  ')[1]: float(l.split('%')[0]) for l in lines[1:]}
     assert sorted(ranked) == sorted(CAPTIONS)                     # every caption ranked, as typed ('7', not 'seven')
     assert abs(sum(ranked.values()) - 100) < 0.1
+    assert ranked['a bold 7'] > ranked['a thin 7'], ranked       # the trained model sees that the seven is bold
+    assert ranked['a bold 7'] > ranked['a large thin 3'], ranked
 
 def test_predict_notes_unseen_words(cmds, rich_run, bold_seven):
     r = cmds('mnist_clip_predict', bold_seven, '--checkpoint', rich_run[1], '--captions', 'a heavy seven', 'a thin seven')
     assert r.rc == 0, r.stderr
     assert r.stdout.splitlines()[0] == "note: the word tower never saw 'heavy' in training: it ranks 'a heavy seven' on its other words"
 
-def test_eval_rich_model(cmds, rich_run):
+def test_eval_rich_model(cmds, rich_run, mnist_root):
     final = rich_run[1]
-    r = cmds('mnist_clip_eval', '--checkpoint', final, '--device', 'cpu')
+    r = cmds('mnist_clip_eval', '--checkpoint', final, '--device', 'cpu', '--data', mnist_root)
     assert r.rc == 0, r.stderr
     acc = json.loads((final/'training.json').read_text())['metrics']['test']['acc']
     assert r.stdout.splitlines()[1].split()[-1] == f'{acc:.2%}'  # the number the training run printed
@@ -68,10 +73,11 @@ def test_eval_rich_model(cmds, rich_run):
 @pytest.mark.parametrize('args, words', [
     (['--text', 'basic'], ['--captions rich needs --text word or --text plus', 'cannot express an attribute']),
     (['--text', 'word', '--preset', 'best'], ["notebook 11's recipe", '--preset', 'drop it']),
-    (['--text', 'word', '--digits', '0,1', '--resume'], ['--digits --resume']),
+    (['--text', 'word', '--digits', '0,1'], ['--digits', 'drop it']),
+    (['--text', 'word', '--resume'], ['--resume continues a run with its saved settings: drop --text']),
     (['--text', 'word', '--epochs', '0'], ['epochs, bs and lr must be positive']),
     (['--text', 'word', '--n_train', '-1'], ['--n_train must be 0']),
-], ids=['basic', 'preset', 'digits-resume', 'epochs0', 'n_train'])
+], ids=['basic', 'preset', 'digits', 'resume-with-settings', 'epochs0', 'n_train'])
 def test_train_rich_refuses(cmds, tmp_path, args, words):
     r = cmds('mnist_clip_train', '--captions', 'rich', *args, '--out', tmp_path/'runs')
     assert_user_error(r, 'mnist_clip_train', *words)

@@ -1,18 +1,19 @@
-"Notebook 11 (language): the drawn attributes are what the captions say, held-out pairs stay out of training, towers fail clearly."
-from types import SimpleNamespace
+"""Notebook 11 (language): the drawn attributes are what the captions say, held-out pairs stay out of training, towers fail clearly,
+and rich-caption models go through the one loop, the one scorer and the one loader."""
+import json
+from dataclasses import asdict
 
 import pytest
 import torch
 import torchvision.transforms.functional as TF
 
-from mnist_clip.clip import CLIP, clip_loss
-from mnist_clip.data import load_digits
-from mnist_clip.language import (ATTRIBUTES, HELD_OUT, KINDS, WORDS, LanguageConfig, UnknownWordsError, WordEncoder, caption,
-                                 caption_set, draw_attributes, language_batches, language_clip, load_language_model,
-                                 multi_positive_loss, positives, rank_captions, sample_attributes, sample_captions,
-                                 save_language_model, vocabulary)
-from mnist_clip.text_encoder import UnknownCaptionError
-from mnist_clip.text_encoder_plus import TextEncoderPlus
+from mnist_clip.checkpoint import load_model, save_model
+from mnist_clip.clip import CLIP, clip_loss, contrastive_loss
+from mnist_clip.data import batches, load_digits
+from mnist_clip.language import (ATTRIBUTES, HELD_OUT, KINDS, WORDS, LanguageConfig, RichTask, caption, caption_set, caption_transform,
+                                 draw_attributes, positives, sample_attributes, sample_captions)
+from mnist_clip.text_encoder import UnknownCaptionError, UnknownWordsError, WordEncoder, vocabulary
+from mnist_clip.zeroshot import classify
 
 
 @pytest.fixture(scope='module')
@@ -59,11 +60,10 @@ def test_captions_say_only_what_was_drawn(data):
         assert cc[0] >= 0 or any(cc[1:])  # every caption says something
 
 def test_held_out_pairs_never_reach_a_training_batch(data):
-    "A whole epoch over all 55,000 training images: no held-out (digit, attribute) is drawn, every other pair is."
-    counts = torch.zeros(10, 8, dtype=torch.long)
-    n = 0  # draw=False: the epoch's own sampling of attributes and captions, without drawing the pictures
-    for x, y, a, caps, c in language_batches(data.train_x, data.train_y, bs=2048, draw=False):
-        assert x is None
+    "A whole epoch of `RichTask`'s batches over all 55,000 training images: no held-out (digit, attribute) is drawn, every other pair is."
+    counts, n, cfg = torch.zeros(10, 8, dtype=torch.long), 0, LanguageConfig(bs=2048)
+    for _, b in RichTask().batches(cfg, data.train_x, data.train_y, epoch=0):
+        y, a, c = b.digits, b.attrs, b.constraints
         n += len(y)
         for k in range(4):
             for v in (1, 2):
@@ -76,11 +76,11 @@ def test_held_out_pairs_never_reach_a_training_batch(data):
     for d, name in HELD_OUT: held[d, ATTRIBUTES.index(name)] = True
     assert counts[held].sum() == 0 and (counts[~held] > 100).all()
 
-def test_multi_positive_loss_is_clip_loss_for_digit_captions():
+def test_contrastive_loss_is_clip_loss_for_digit_captions():
     y = torch.tensor([0, 1, 1, 2, 0, 3])
     logits = torch.randn(6, 6)
     c = torch.stack([y, *torch.zeros(4, 6, dtype=torch.long)], 1)
-    assert torch.allclose(multi_positive_loss(logits, positives(c, y, torch.zeros(6, 4, dtype=torch.long))), clip_loss(logits, y))
+    assert torch.allclose(contrastive_loss(logits, positives(c, y, torch.zeros(6, 4, dtype=torch.long))), clip_loss(logits, y))
 
 def test_word_tower_errors_say_what_to_do():
     w = WordEncoder(vocab=vocabulary(caption_set(('a',))))
@@ -91,26 +91,50 @@ def test_word_tower_errors_say_what_to_do():
 def test_label_tower_cannot_say_an_attribute():
     with pytest.raises(UnknownCaptionError, match='names no class'): CLIP(text='basic').encode_text(['a small bold digit'])
     with pytest.raises(ValueError, match="'word' or 'plus'"): LanguageConfig(text='basic')
+    with pytest.raises(ValueError, match='unknown attributes'): LanguageConfig(held_out=((3, 'huge'),))
 
-def test_plus_tower_reads_any_words_but_not_nothing():
-    "The real `TextEncoderPlus.encode_text` on a stand-in for MiniLM (loading it takes most of a minute): any words, not none."
-    minilm = SimpleNamespace(sentence_embeddings=lambda s: torch.randn(len(s), 384), proj=torch.nn.Linear(384, 64))
-    assert TextEncoderPlus.encode_text(minilm, ['the gigantic numeral']).shape == (1, 64)
+def test_config_survives_json():
+    "The loop saves `asdict(cfg)` in every checkpoint and resumes with `LanguageConfig(**saved)`."
+    cfg = LanguageConfig(text='word', digits=(0, 1, 2), prefixes=('a',), held_out=((3, 'bold'),), epochs=2)
+    assert LanguageConfig(**json.loads(json.dumps(asdict(cfg)))) == cfg
+    assert (cfg.epochs, cfg.pct_start, cfg.channels_last, LanguageConfig().text) == (2, .1, False, 'plus')
+
+def test_prepare_keeps_digit_names(data):
+    "Training on digits 0-8 drops the nines from every split, and a seven stays a 7 (captions name it)."
+    d = RichTask().prepare(LanguageConfig(digits=tuple(range(9))), data)
+    for s in ('train', 'valid', 'test'):
+        y, y0 = getattr(d, f'{s}_y'), getattr(data, f'{s}_y')
+        assert torch.equal(y, y0[y0 != 9]) and len(getattr(d, f'{s}_x')) == len(y)
+
+def test_plus_tower_is_standardised_and_reloads(tmp_path, data):
+    "The real MiniLM tower of a rich-caption CLIP: standardised on the training captions, saved with its weights, reads any words but not none."
+    m = RichTask().model(LanguageConfig(text='plus', prefixes=('a',), max_attrs=1)).eval()
+    te = m.text_encoder
+    e = torch.cat([te.sentence_embeddings(caption_set(('a',), 1)[i:i + 256]) for i in range(0, len(caption_set(('a',), 1)), 256)])
+    assert torch.allclose(te.mean, e.mean(0)) and torch.allclose(te.std, e.std(0) + 1e-6)
+    assert te.encode_text(['the gigantic numeral']).shape == (1, 64)
     for bad in ([''], ['  '], []):
-        with pytest.raises(ValueError, match='non-empty'): TextEncoderPlus.encode_text(minilm, bad)
+        with pytest.raises(ValueError, match='non-empty'): te.encode_text(bad)
+    save_model(m, tmp_path)
+    back = load_model(tmp_path)
+    caps = ['a small seven', 'a bold three', 'the huge number one']
+    assert torch.equal(back.text_encoder.mean, te.mean) and torch.allclose(back.encode_text(caps), m.encode_text(caps), atol=1e-6)
 
-def test_language_batches_draw_what_they_sample(data):
-    "The images of a batch are its attributes drawn (with jitter) on its digits, and draw=False samples the same captions."
-    it = language_batches(data.train_x[:512], data.train_y[:512], bs=256, jitter=.3)
-    x, y, a, caps, c = next(it)
-    _, y2, a2, caps2, c2 = next(language_batches(data.train_x[:512], data.train_y[:512], bs=256, jitter=.3, draw=False))
-    assert torch.equal(y, y2) and torch.equal(a, a2) and caps == caps2 and torch.equal(c, c2)
-    assert x.shape == (256, 1, 28, 28) and positives(c, y, a).diagonal().all()
+def test_batches_draw_what_they_sample(data):
+    "Jitter changes the pictures but not what is sampled or said; the same (seed, epoch) gives the same batch; a caption is true of its image."
+    x, y = data.train_x[:512], data.train_y[:512]
+    (x0, b0), = batches(x, y, 512, transform=caption_transform())
+    (x1, b1), = batches(x, y, 512, transform=caption_transform(jitter=.3))
+    (x2, b2), = batches(x, y, 512, transform=caption_transform(jitter=.3))
+    assert torch.equal(b0.attrs, b1.attrs) and b0.captions == b1.captions and not torch.equal(x0, x1)
+    assert torch.equal(x1, x2) and b1.captions == b2.captions
+    assert x0.shape == (512, 1, 28, 28) and positives(b0.constraints, b0.digits, b0.attrs).diagonal().all()
 
 def test_word_model_saves_and_loads(tmp_path, data):
-    m = language_clip(LanguageConfig(text='word')).eval()
-    save_language_model(m, tmp_path)
-    back = load_language_model(tmp_path)
+    m = RichTask().model(LanguageConfig(text='word')).eval()
+    save_model(m, tmp_path)
+    back = load_model(tmp_path)
     caps = ['a small seven', 'a bold three']
-    assert torch.allclose(rank_captions(back, data.test_x[:4], caps)[1], rank_captions(m, data.test_x[:4], caps)[1])
-    with pytest.raises(ValueError, match='no captions'): rank_captions(m, data.test_x[:4], [])
+    assert type(back.text_encoder) is WordEncoder and back.text_encoder.cfg == m.text_encoder.cfg
+    assert torch.allclose(classify(back, data.test_x[:4], caps)[1], classify(m, data.test_x[:4], caps)[1])
+    with pytest.raises(ValueError, match='empty'): classify(m, data.test_x[:4], [''])

@@ -1,12 +1,17 @@
-"Scaling out (notebook 12): gathered negatives give one process's loss and gradients; the torchrun command trains, survives SIGKILL, and says what is wrong with a bad launch."
+"Scaling out (notebook 12): gathered negatives give one process's loss and gradients; two processes under torchrun train through `train`, survive SIGKILL and resume to the same weights."
 import json, os, signal, subprocess, sys, time
+from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from conftest import command_env, raises
+from distributed_harness import equivalence
+from mnist_clip.clip import sigmoid_loss
+from mnist_clip.data import batches
 from mnist_clip.recipe import TrainConfig, recipe_loss
-from mnist_clip.scaling import LaunchError, check_batch, equivalence, launch_env, shard_batches, sigmoid_loss
+from mnist_clip.scaling import GatheredTask, LaunchError, check_batch, launch_env, setup
 
 EXACT = 1e-10  # float64: what is left is rounding
 
@@ -33,54 +38,55 @@ def test_sigmoid_loss_against_a_loop():
 
 def test_shards_cover_the_global_batches():
     x, y = torch.arange(100, dtype=torch.uint8)[:, None, None].expand(100, 28, 28).contiguous(), torch.arange(100)
-    one = [yb for _, yb in shard_batches(x, y, 12, seed=3, epoch=1)]
-    parts = [[yb for _, yb in shard_batches(x, y, 12, r, 3, seed=3, epoch=1)] for r in range(3)]
+    one = [yb for _, yb in batches(x, y, 12, seed=3, epoch=1, drop_last=True)]
+    parts = [[yb for _, yb in batches(x, y, 12, seed=3, epoch=1, rank=r, world=3)] for r in range(3)]
     assert len(one) == 8 and all(torch.equal(torch.cat([p[s] for p in parts]), one[s]) for s in range(8))
-    assert [yb.tolist() for _, yb in shard_batches(x, y, 12, 1, 3, seed=3, epoch=1, start=5)] == [b.tolist() for b in parts[1][5:]]
 
-def test_launch_environment_errors():
+def test_launch_environment_errors(monkeypatch):
     full = dict(RANK='1', WORLD_SIZE='2', LOCAL_RANK='1', MASTER_ADDR='localhost', MASTER_PORT='29500')
     assert launch_env({}) is None and launch_env(full) == dict(rank=1, world=2, local_rank=1)
     with raises(LaunchError, 'LOCAL_RANK, MASTER_ADDR, MASTER_PORT missing', 'torchrun'): launch_env(dict(RANK='0', WORLD_SIZE='2'))
     with raises(LaunchError, 'RANK < WORLD_SIZE=2'): launch_env({**full, 'RANK': '2'})
     with raises(LaunchError, 'whole numbers'): launch_env({**full, 'WORLD_SIZE': 'two'})
     with raises(LaunchError, 'not a multiple of the 3 processes', '--bs 255 or 258'): check_batch(256, 3)
+    monkeypatch.setenv('RANK', '0'); monkeypatch.setenv('WORLD_SIZE', '2')
+    with raises(LaunchError, 'inconsistent launch environment'): setup('cpu')
+    for k in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'): monkeypatch.delenv(k, raising=False)
+    assert tuple(setup('cpu')) == (0, 1, torch.device('cpu')) and GatheredTask().name == 'digits'
 
-def _scale(*args, env, cwd, **kw):
-    return subprocess.Popen([sys.executable, '-m', 'mnist_clip.scaling', *map(str, args)], env=env, cwd=cwd, text=True,
+TORCHRUN = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--monitor-interval', '0.1', '--nproc_per_node', '2',
+            str(Path(sys.executable).parent/'mnist_clip_train')]  # the real command; torchrun checks its workers every 0.1 s, not 5 s
+RUN = ['--epochs', '2', '--bs', '64', '--n_train', '512', '--device', 'cpu', '--ckpt_every', '0', '--quiet']  # 8 steps an epoch
+
+def _two(out, name, *args, env, **kw):
+    return subprocess.Popen(TORCHRUN + ['--out', str(out), '--name', name, *args], env=env, cwd=out, text=True, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
 
-def test_bad_launch_is_one_line(tmp_path, tiny_root):
-    env = command_env(MNIST_CLIP_DATA=tiny_root, RANK=0, WORLD_SIZE=2)
-    out, err = _scale('--epochs', 1, env=env, cwd=tmp_path).communicate(timeout=120)
-    lines = [l for l in err.splitlines() if l.strip()]
-    assert len(lines) == 1 and lines[0].startswith('mnist_clip.scaling: error: inconsistent launch environment') and 'torchrun' in lines[0], err
-
-def test_torchrun_two_processes_killed_then_resumed(tmp_path, tiny_root):
-    "2 processes (gloo) train; the whole job is SIGKILLed mid-epoch; --resume finishes it with rank 0's checkpoints."
-    env = command_env(MNIST_CLIP_DATA=tiny_root)
-    args = ['--epochs', 3, '--bs', 32, '--out', tmp_path/'runs', '--name', 'two', '--ckpt_every', 0]
-    torchrun = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '-m', 'mnist_clip.scaling']
-    job = subprocess.Popen(torchrun + [str(a) for a in args], env=env, cwd=tmp_path, text=True, start_new_session=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    info, t0 = tmp_path/'runs'/'two'/'last'/'training.json', time.time()
+def test_two_processes_killed_then_resumed_to_the_same_weights(tmp_path, tiny_root):
+    "2 processes (gloo) train through `train`; the whole job is SIGKILLed mid-epoch; resume=True ends with the weights of an uninterrupted run."
+    env = command_env(MNIST_CLIP_DATA=tiny_root, OMP_NUM_THREADS=1)
+    ref = _two(tmp_path, 'ref', *RUN, env=env)
+    out, err = ref.communicate(timeout=240)
+    assert ref.returncode == 0, err[-3000:]
+    assert 'run folder: ' in out and '(2 processes;' in out and 'test zero-shot accuracy:' in out, out  # rank 0 speaks, once
+    assert json.loads((tmp_path/'ref'/'last'/'training.json').read_text())['step'] == 16  # 512 images, global batch 64, 2 epochs
+    job, info, t0 = _two(tmp_path, 'two', *RUN, env=env), tmp_path/'two'/'last'/'training.json', time.time()
     try:
-        while time.time() - t0 < 120 and job.poll() is None:  # 512 images, bs 32: 16 steps an epoch
+        while time.time() - t0 < 120 and job.poll() is None:
             try: i = json.loads(info.read_text())
             except (OSError, ValueError): i = {}
-            if i.get('epoch') == 1 and i.get('batch', 0) >= 3: break
-            time.sleep(0.05)
+            if i.get('step', 0) >= 11: break  # in epoch 2, after an evaluation
+            time.sleep(0.02)
         assert job.poll() is None, f'finished before it could be killed:\n{job.communicate()[1][-2000:]}'
         os.killpg(job.pid, signal.SIGKILL)  # torchrun and both workers, at once
         job.wait()
     finally:
         if job.poll() is None: os.killpg(job.pid, signal.SIGKILL)
     killed_at = json.loads(info.read_text())
-    assert killed_at['step'] < 48 and killed_at['world'] == 2
-    r = subprocess.run(torchrun + ['--resume', '--out', str(tmp_path/'runs'), '--name', 'two'], env=env, cwd=tmp_path,
-                       text=True, capture_output=True, timeout=240)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert 'test zero-shot accuracy' in r.stdout
-    done = json.loads(info.read_text())
-    assert (done['epoch'], done['step']) == (3, 48) and done['metrics']['test']['acc'] > 0.3, done
-    assert (tmp_path/'runs'/'two'/'best'/'model.safetensors').is_file()
+    assert 11 <= killed_at['step'] < 16 and killed_at['world'] == 2, killed_at
+    r = _two(tmp_path, 'two', '--resume', '--quiet', env=env)
+    out, err = r.communicate(timeout=240)
+    assert r.returncode == 0, err[-3000:]
+    assert json.loads(info.read_text())['step'] == 16 and out.count('test zero-shot accuracy:') == 1, out
+    a, b = load_file(tmp_path/'two'/'last'/'model.safetensors'), load_file(tmp_path/'ref'/'last'/'model.safetensors')
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]
