@@ -96,11 +96,11 @@ def get_device(device=None) -> torch.device:
     return d
 
 # %% ../nbs/00_data.ipynb #2744e9ce
-def pick_digits(x:torch.Tensor, y:torch.Tensor, digits) -> tuple:
-    "`(images, labels)` of the `digits` only, e.g. (0, 1, 2, 3, 4), relabelled 0..n-1 in the order given."
+def pick_digits(x:torch.Tensor, y:torch.Tensor, digits, relabel:bool=True) -> tuple:
+    "`(images, labels)` of the `digits` only, e.g. (0, 1, 2, 3, 4), relabelled 0..n-1 in the order given (or keeping their labels)."
     d = torch.as_tensor(list(digits), device=y.device)
     keep = torch.isin(y, d)
-    return x[keep], (y[keep][:, None] == d).int().argmax(1)
+    return x[keep], (y[keep][:, None] == d).int().argmax(1) if relabel else y[keep]
 
 @dataclass
 class DigitData:
@@ -114,9 +114,9 @@ class DigitData:
     def to(self, device):
         "A copy with every tensor on `device`."
         return DigitData(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
-    def subset(self, digits):
-        "Only the images of `digits`, e.g. (0, 1, 2, 3, 4), in every split, relabelled 0..n-1 in the order given (`pick_digits`)."
-        return DigitData(*(t for s in ('train', 'valid', 'test') for t in pick_digits(getattr(self, f'{s}_x'), getattr(self, f'{s}_y'), digits)))
+    def subset(self, digits, relabel:bool=True):
+        "Only the images of `digits`, e.g. (0, 1, 2, 3, 4), in every split, relabelled 0..n-1 in the order given, or not (`pick_digits`)."
+        return DigitData(*(t for s in ('train', 'valid', 'test') for t in pick_digits(getattr(self, f'{s}_x'), getattr(self, f'{s}_y'), digits, relabel)))
     def __repr__(self): return f"DigitData(train={len(self.train_x)}, valid={len(self.valid_x)}, test={len(self.test_x)}, device={self.device})"
 
 def load_digits(root=None,        # data root; see `data_root`

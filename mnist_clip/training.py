@@ -8,7 +8,6 @@ __all__ = ['similarity_figure', 'NonFiniteLossError', 'rank_world', 'DigitTask',
 
 # %% ../nbs/07_training.ipynb #fee9b78a
 import math
-import os
 import signal
 import tempfile
 import threading
@@ -55,6 +54,7 @@ class DigitTask:
     name, config = 'digits', TrainConfig
     def prepare(self, cfg, data:DigitData) -> DigitData: return data.subset(cfg.digits) if cfg.digits else data
     def model(self, cfg) -> CLIP: return CLIP(**model_config(cfg))
+    def ready(self, model, cfg): return model  # called once the model is built or loaded, on its device (e.g. to fill a cache the same way both times)
     def steps(self, cfg, y, world:int=1) -> int: return steps_per_epoch(cfg, y, world)
     def batches(self, cfg, x, y, epoch:int, rank:int=0, world:int=1): return train_batches(cfg, x, y, epoch, rank, world)
     def loss(self, model, xb, yb, cfg) -> tuple: return batch_loss(model, xb, yb, cfg)  # (loss, logits (B, T))
@@ -97,17 +97,17 @@ def _writable(out):
                       "(out= in Python); nothing was written") from None
 
 def _free_bytes(device) -> int:
-    "Memory free for tensors on `device`."
-    if device.type == 'cuda': return torch.cuda.mem_get_info(device)[0]
-    try: return os.sysconf('SC_AVPHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
-    except (ValueError, OSError, AttributeError): return 2 ** 40  # unknown: do not refuse
+    "Memory that tensors on `device` can still take: CUDA's free memory plus what PyTorch holds cached; elsewhere the OS's MemAvailable."
+    if device.type == 'cuda': return torch.cuda.mem_get_info(device)[0] + torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+    try: return next(int(l.split()[1]) * 1024 for l in Path('/proc/meminfo').read_text().splitlines() if l.startswith('MemAvailable:'))
+    except (OSError, StopIteration, ValueError): return 2 ** 40  # unknown here (macOS, MPS): do not refuse
 
-def check_batch_size(bs:int, n:int, device, copies:int=8):
-    "Refuse a batch larger than the `n` training images, or whose B x B similarity matrices (about `copies` of them in float32) do not fit in memory."
+def check_batch_size(bs:int, n:int, device, world:int=1, copies:int=8):
+    "Refuse a batch larger than the `n` training images, or whose similarity matrices (about `copies` float32 copies of each process's (B/world) x B) do not fit in memory."
     if bs > n: raise ValueError(f"bs={bs:,} is larger than the {n:,} training images: choose a batch size of {n:,} or less (256 is the default)")
-    free, need = _free_bytes(device), copies * 4 * bs * bs
+    free, need = _free_bytes(device), copies * 4 * bs * bs // world
     if need > free:
-        fits = int(math.sqrt(free / (copies * 4)))
+        fits = int(math.sqrt(free * world / (copies * 4)))
         raise ValueError(f"bs={bs:,} needs about {need / 2**30:.1f} GB for its {bs:,} x {bs:,} similarity matrices, but {device.type} has "
                          f"{free / 2**30:.1f} GB free: choose a batch size of {fits:,} or less")
 
@@ -124,6 +124,11 @@ class _CtrlC:
         if self.on: signal.signal(signal.SIGINT, self.old)
 
 def _hooks(cbs, name) -> list: return [getattr(cb, name) for cb in cbs if hasattr(cb, name)]
+
+def _any_rank(flag:bool, device) -> bool:
+    "True on every process if it is True on any (a callback that stops one process must stop them all)."
+    t = torch.tensor(float(flag), device=device); dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
 
 def train(cfg:TrainConfig|None=None, # the recipe (when resuming: the checkpoint's)
           data:DigitData|None=None,  # None: `load_digits(root, device, cfg.n_valid)`
@@ -146,14 +151,20 @@ def train(cfg:TrainConfig|None=None, # the recipe (when resuming: the checkpoint
         try: model, info, st = load_checkpoint(run/'last', device, with_state=True)
         except CheckpointError as e: raise CheckpointError(f"nothing to resume: {e}") from None
         if info.get('task', 'digits') != task.name:
-            raise ValueError(f"{run} trained on {info.get('task', 'digits')} captions: resume it with that task, not {task.name!r}")
+            raise ValueError(f"{run} was trained on {info.get('task', 'digits')} captions, not {task.name}: resume it with the task it was trained with "
+                             f"(on the command line, --captions {'rich' if info.get('task') == 'rich' else 'digit'})")
+        if info.get('world', 1) != world:
+            raise ValueError(f"{run} was trained by {info.get('world', 1)} process(es), this is {world}: resume it with as many "
+                             f"(torchrun --nproc_per_node {info.get('world', 1)}, or no torchrun for 1): they cut the batches differently")
         cfg = task.config(**info['config'])
     cfg = cfg or task.config()
     torch.manual_seed(cfg.seed)
     data = task.prepare(cfg, (load_digits(root, device, cfg.n_valid) if data is None else data).to(device))
     x, y = data.train_x[:cfg.n_train or None], data.train_y[:cfg.n_train or None]
-    check_batch_size(cfg.bs, len(x), device)
+    check_batch_size(cfg.bs, len(x), device, world)
     if st is None: model = task.model(cfg).to(device)
+    model = task.ready(model, cfg)
+    if run is not None and not hasattr(model, 'config'): raise ValueError(f"a {type(model).__name__} has no config to save: train it with out=None")
     if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
     spe = task.steps(cfg, y, world)
     opt, sched = make_optimizer(cfg, model, cfg.epochs * spe)
@@ -170,13 +181,13 @@ def train(cfg:TrainConfig|None=None, # the recipe (when resuming: the checkpoint
                                                   scaler=s.scaler.state_dict(), rng=rng_state(), **{k: getattr(s, k) for k in _POSITION})
         save_checkpoint(run/which, model, info, state)
 
-    def check(loss, epoch):
-        "Read the loss on the host (this waits for the device); stop on NaN or inf before anything is saved."
+    def check(loss, epoch, count:bool=True):
+        "Read the loss on the host (this waits for the device); stop on NaN or inf before anything is saved; `count` it in the epoch's mean."
         s.loss = loss.item()
         if not math.isfinite(s.loss):
             raise NonFiniteLossError(f"the loss is {s.loss} at step {s.step} (epoch {epoch}): training stopped. Last good checkpoint: "
                                      f"{run/'last' if run else 'none (out=None)'}. Try a lower lr, or precision='fp32'")
-        s.loss_sum, s.loss_n = s.loss_sum + s.loss, s.loss_n + 1
+        if count: s.loss_sum, s.loss_n = s.loss_sum + s.loss, s.loss_n + 1
 
     w = SummaryWriter(str(run), purge_step=s.step + 1 if resume else None) if run and main else None  # drop what a killed run logged after its checkpoint
     loss_fn = torch.compile(task.loss) if cfg.compile else task.loss
@@ -209,10 +220,12 @@ def train(cfg:TrainConfig|None=None, # the recipe (when resuming: the checkpoint
                         if w:
                             for k, v in {'loss/train': s.loss, 'acc/train': acc, 'lr': sched.get_last_lr()[0], 'logit_scale': model.scale().item()}.items():
                                 w.add_scalar(k, v, s.step)
-                    if any([cb(s) for cb in cbs if callable(cb)]) or ctrl_c.hit: stop = True; break  # every callback runs, then any True stops
+                    stop = any([cb(s) for cb in cbs if callable(cb)]) or ctrl_c.hit  # every callback runs, then any True stops
+                    if world > 1: stop = _any_rank(stop, device)  # all processes stop at the same step, or the others wait for ever
+                    if stop: break
                     if sync and s.seconds - saved_at > ckpt_every: save('last'); saved_at = s.seconds  # only weights known to be finite
                     t0 = time.perf_counter()
-                if unchecked is not None: check(unchecked, epoch)  # NaN weights would have made the last loss NaN too
+                if unchecked is not None: check(unchecked, epoch, count=not stop)  # NaN weights would have made the last loss NaN too; a stop mid-epoch counts nothing extra
                 if stop: save('last'); break
                 t0 = time.perf_counter()
                 for f in _hooks(cbs, 'before_eval'): f(s)  # e.g. average BatchNorm's statistics and the losses over the processes
@@ -230,7 +243,7 @@ def train(cfg:TrainConfig|None=None, # the recipe (when resuming: the checkpoint
     finally:
         bar.close()
         if w: w.close()
-    if ctrl_c.hit: raise KeyboardInterrupt(f"stopped at step {s.step}" + (f"; saved in {run/'last'}: resume=True continues it" if run else ''))
+    if ctrl_c.hit and stop: raise KeyboardInterrupt(f"stopped at step {s.step}" + (f"; saved in {run/'last'}: resume=True continues it" if run else ''))
     test = s.history[-1].get('test') if s.history and s.epoch == cfg.epochs else None
     return TrainResult(model, cfg, s.history, test, s.step, s.images, s.seconds, s.eval_seconds, run)
 

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from conftest import assert_user_error
-from mnist_clip.checkpoint import load_model
+from mnist_clip.checkpoint import PRETRAINED_DIR, load_model
 from mnist_clip.cli import read_captions
 from mnist_clip.clip import CLIP
 from mnist_clip.language import draw_attributes
@@ -72,7 +72,7 @@ def test_eval_rich_model(cmds, rich_run, mnist_root):
 
 @pytest.mark.parametrize('args, words', [
     (['--text', 'basic'], ['--captions rich needs --text word or --text plus', 'cannot express an attribute']),
-    (['--text', 'word', '--preset', 'best'], ["notebook 11's recipe", '--preset', 'drop it']),
+    (['--text', 'word', '--preset', 'best'], ['--captions rich has the presets shipped', "not 'best'"]),
     (['--text', 'word', '--digits', '0,1'], ['--digits', 'drop it']),
     (['--text', 'word', '--resume'], ['--resume continues a run with its saved settings: drop --text']),
     (['--text', 'word', '--epochs', '0'], ['epochs, bs and lr must be positive']),
@@ -90,11 +90,18 @@ def test_train_rich_refuses(cmds, tmp_path, args, words):
 def test_train_refuses(cmds, tmp_path, args, words):
     assert_user_error(cmds('mnist_clip_train', *args, '--out', tmp_path/'runs'), 'mnist_clip_train', *words)
 
-def test_shipped_model_refuses_attribute_captions(cmds, bold_seven):
-    r = cmds('mnist_clip_predict', bold_seven, '--captions', 'a small bold 7', 'a large thin 3')
-    assert_user_error(r, 'mnist_clip_predict', 'label lookup', "'a small bold 7'", "'small'", 'mnist_clip_train --captions rich')
+def test_shipped_models_answer_or_refuse_attribute_captions(cmds, bold_seven):
+    "Right after install: captions about looks go to the shipped rich-caption model; the shipped label model, named, refuses them."
+    r = cmds('mnist_clip_predict', bold_seven, '--captions', 'a bold 7', 'a thin 7', 'a large thin 3', '--k', 3)
+    assert r.rc == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith('note: these captions say how the digit looks: the shipped rich-caption model ranks them') and lines[1] == str(bold_seven)
+    ranked = {l.split('%  ')[1]: float(l.split('%')[0]) for l in lines[2:]}
+    assert ranked['a bold 7'] > ranked['a thin 7'] and ranked['a bold 7'] > ranked['a large thin 3'], ranked
+    r = cmds('mnist_clip_predict', bold_seven, '--checkpoint', PRETRAINED_DIR, '--captions', 'a small bold 7', 'a large thin 3')
+    assert_user_error(r, 'mnist_clip_predict', 'label lookup', "'a small bold 7'", "'small'", 'leave out --checkpoint')
     assert r.stdout == ''
-    assert cmds('mnist_clip_predict', bold_seven, '--captions', 'the number 7', 'the number 1').rc == 0  # digits alone: fine
+    assert cmds('mnist_clip_predict', bold_seven, '--captions', 'the number 7', 'the number 1').rc == 0  # digits alone: the label model
 
 @pytest.mark.parametrize('captions, words', [(['cat', 'dog'], ['knows no word of', "'cat'"]),
                                              (['', 'a bold seven'], ['is empty'])], ids=['unknown', 'empty'])

@@ -10,9 +10,10 @@ import torchvision.transforms.functional as TF
 from mnist_clip.checkpoint import load_model, save_model
 from mnist_clip.clip import CLIP, clip_loss, contrastive_loss
 from mnist_clip.data import batches, load_digits
-from mnist_clip.language import (ATTRIBUTES, HELD_OUT, KINDS, WORDS, LanguageConfig, RichTask, caption, caption_set, caption_transform,
-                                 draw_attributes, positives, sample_attributes, sample_captions)
-from mnist_clip.text_encoder import UnknownCaptionError, UnknownWordsError, WordEncoder, vocabulary
+from mnist_clip.language import (ATTRIBUTES, HELD_OUT, KINDS, PARAPHRASES, STYLES, WORDS, LanguageConfig, RichTask, caption, caption_set,
+                                 caption_transform, draw_attributes, hard_negatives, pair_captions, pair_texts, positives, sample_attributes,
+                                 sample_captions)
+from mnist_clip.text_encoder import UnknownCaptionError, UnknownWordsError, WordEncoder, tokens, vocabulary
 from mnist_clip.zeroshot import classify
 
 
@@ -138,3 +139,61 @@ def test_word_model_saves_and_loads(tmp_path, data):
     assert type(back.text_encoder) is WordEncoder and back.text_encoder.cfg == m.text_encoder.cfg
     assert torch.allclose(classify(back, data.test_x[:4], caps)[1], classify(m, data.test_x[:4], caps)[1])
     with pytest.raises(ValueError, match='empty'): classify(m, data.test_x[:4], [''])
+
+def test_test_styles_change_only_what_they_say():
+    "New words are in no training caption (with every synonym), the new frame uses only trained attribute words, 'both' has both."
+    vocab = set(vocabulary(caption_set(synonyms=len(WORDS['small']))))
+    assert not {w for p in PARAPHRASES.values() for w in tokens(p)} & vocab
+    caps = {s: pair_captions(s) for s in STYLES}
+    assert caps['train'][8 * 7] == 'a small seven' and caps['new words'][8 * 7] == 'a tiny seven'
+    assert caps['new frame'][8 * 7] == 'the small number seven' and caps['both'][8 * 7 + 6] == 'the number seven raised'
+    assert set(tokens(' '.join(caps['train']))) <= vocab and 'number' not in vocab
+    for s in ('new words', 'both'): assert all(set(tokens(c)) - vocab for c in caps[s])  # each says a word never trained on
+    assert set(tokens(' '.join(caps['new frame']))) - vocab == {'number'}
+    with pytest.raises(ValueError, match='style must be'): caption(7, {0: 1}, style='paraphrase')
+
+def test_synonyms_choose_the_training_phrasings(data):
+    assert 'little' not in vocabulary(caption_set(synonyms=1)) and {'short', 'compact'} <= set(vocabulary(caption_set(synonyms=4)))
+    y = data.train_y[:2000]
+    g = torch.Generator().manual_seed(0)
+    caps, _ = sample_captions(y, sample_attributes(y, g), g, synonyms=1)
+    assert set(tokens(' '.join(caps))) <= set(vocabulary(caption_set(synonyms=1)))
+    with pytest.raises(ValueError, match='synonyms must be'): LanguageConfig(synonyms=5)
+
+def test_hard_negatives_change_one_thing_and_never_say_a_held_out_pair(data):
+    g = torch.Generator().manual_seed(0)
+    y = data.train_y[:2000]
+    a = sample_attributes(y, g)
+    _, c = sample_captions(y, a, g)
+    n = hard_negatives(c, g, held_out=())
+    changed = n != c
+    said = torch.cat([c[:, :1] >= 0, c[:, 1:] > 0], 1)
+    assert (changed.sum(1) == 1).all() and said[changed].all()  # one thing said, changed
+    assert not positives(n, y, a).diagonal().any()             # false of its own image
+    assert (n[changed[:, 0], 0] != c[changed[:, 0], 0]).all() and set(n[:, 0].tolist()) <= set(range(-1, 10))
+    assert set(hard_negatives(c[y != 9], g, digits=range(9), held_out=())[:, 0].tolist()) <= set(range(-1, 9))  # only trained digits are named
+    kept = hard_negatives(c, g)
+    for d, name in HELD_OUT:
+        i = ATTRIBUTES.index(name)
+        assert not ((kept[:, 0] == d) & (kept[:, 1 + i // 2] == i % 2 + 1)).any()
+
+def test_rich_loss_with_hard_negatives(data):
+    "Negatives join the batch as texts: images choose among all of them; a negative true of no image takes no text-to-image term."
+    cfg = LanguageConfig(text='word', hard_negatives=True, bs=64)
+    torch.manual_seed(0)
+    task = RichTask(); m = task.model(cfg)
+    xb, yb = next(iter(task.batches(cfg, data.train_x[:64], data.train_y[:64], epoch=0)))
+    assert len(yb.captions) > 64 and len(yb.captions) == len(yb.constraints)
+    loss, logits = task.loss(m, xb, yb, cfg)
+    assert logits.shape == (64, len(yb.captions)) and torch.isfinite(loss) and not positives(yb.constraints, yb.digits, yb.attrs).any(0).all()
+    plain = LanguageConfig(text='word', bs=64)
+    xp, yp = next(iter(task.batches(plain, data.train_x[:64], data.train_y[:64], epoch=0)))
+    assert torch.allclose(task.loss(m, xp, yp, plain)[0], contrastive_loss(m(xp, yp.captions), positives(yp.constraints, yp.digits, yp.attrs)))
+
+def test_prompt_ensemble_averages_unit_caption_embeddings():
+    torch.manual_seed(0)
+    m = RichTask().model(LanguageConfig(text='word')).eval()
+    with torch.no_grad(): one = torch.nn.functional.normalize(m.encode_text(pair_captions('train')), dim=-1)
+    assert torch.allclose(pair_texts(m), one, atol=1e-6)
+    e = pair_texts(m, synonyms=2, prefixes=('a', 'a handwritten'))
+    assert e.shape == (80, 64) and torch.allclose(e.norm(dim=-1), torch.ones(80)) and not torch.allclose(e, one)

@@ -84,7 +84,7 @@ def test_two_processes_killed_then_resumed_to_the_same_weights(tmp_path, tiny_ro
         if job.poll() is None: os.killpg(job.pid, signal.SIGKILL)
     killed_at = json.loads(info.read_text())
     assert 11 <= killed_at['step'] < 16 and killed_at['world'] == 2, killed_at
-    r = _two(tmp_path, 'two', '--resume', '--quiet', env=env)
+    r = _two(tmp_path, 'two', '--resume', '--quiet', '--device', 'cpu', env=env)
     out, err = r.communicate(timeout=240)
     assert r.returncode == 0, err[-3000:]
     assert json.loads(info.read_text())['step'] == 16 and out.count('test zero-shot accuracy:') == 1, out

@@ -5,9 +5,11 @@ Starts JupyterLab on loopback, drives Debian's Chromium with Playwright (no brow
 opens the notebook, runs all cells with the live kernel, and waits for a CSS selector to appear
 (by default the inference explorer widget). On the explorer notebook it then draws a digit on the
 drawing pad with the mouse, reads the pad's answer and checks it names the digit drawn, and presses
-the pad's clear button. Saves screenshots outside the repository. Exits non-zero on any failure.
+the pad's clear button; then it types a description ("a bold three") into the rich-caption explorer's
+caption box and checks that the test images it finds are threes. Saves screenshots outside the
+repository. Exits non-zero on any failure.
 
-    python tools/check_jupyterlab.py                       # notebook 09: the explorer, then a "1" on the pad
+    python tools/check_jupyterlab.py                       # notebook 09: the explorer, a "1" on the pad, a description
     python tools/check_jupyterlab.py --draw seven --pad-screenshot /tmp/pad.png
     python tools/check_jupyterlab.py --nb nbs/00_data.ipynb --selector .jp-RenderedImage
 """
@@ -127,6 +129,7 @@ def check(nb, selector, timeout, shot, chromium, digit=None, pad_shot=None):
             if digit:
                 _wait_selector(page, PAD, timeout)
                 check_pad(page, digit, timeout, pad_shot)
+            if nb == EXPLORER_NB: check_description(page, timeout)
             page.screenshot(path=str(shot))
             errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').count()
             browser.close()
@@ -135,6 +138,22 @@ def check(nb, selector, timeout, shot, chromium, digit=None, pad_shot=None):
         return True
     finally:
         os.killpg(lab.pid, signal.SIGTERM); shutil.rmtree(lab.settings_dir, ignore_errors=True)
+
+RICH = '.mnist-clip-rich-explorer'
+
+def check_description(page, timeout, text='a bold three', digit=3):
+    "Type a description into the rich-caption explorer's caption box, press Enter, and check that the test images it finds show `digit`."
+    _wait_selector(page, RICH, timeout)
+    box = page.locator(f'{RICH} .widget-text input').first
+    box.scroll_into_view_if_needed(); box.fill(text); box.press('Enter')
+    sel, want = f'{RICH} .widget-html', f"'{text}': labels of the top"
+    try: page.wait_for_function('([sel, w]) => [...document.querySelectorAll(sel)].some(e => e.innerText.includes(w))', arg=[sel, want], timeout=60_000)
+    except Exception: raise RuntimeError(f'the rich-caption explorer did not answer {text!r} within 60 s') from None
+    said = next(t for t in page.locator(sel).all_inner_texts() if want in t).strip()
+    labels = [int(v) for v in said.split('[')[1].split(']')[0].split(',')]
+    print(f'typed {text!r} into the rich-caption explorer: {said!r}')
+    if sum(l == digit for l in labels) < len(labels) - 1: raise RuntimeError(f'{text!r} found digits {labels}, expected mostly {digit}s')
+    return said
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
