@@ -192,10 +192,10 @@ class RichTask(DigitTask):
         m = CLIP(dim=cfg.dim, image=cfg.image, text='plus', text_kwargs=dict(template='a {}', hidden=cfg.hidden, standardize=True))
         m.text_encoder.fit_standardization(self.captions(cfg))  # the frozen MiniLM embeds every training caption once, here
         return m
-    def ready(self, model, cfg):  # the MiniLM cache filled the same way (on the device, 256 captions at a time) fresh or resumed: exact resume
-        if cfg.text == 'plus':
-            model.text_encoder.clear_cache(); caps = self.captions(cfg)
-            for i in range(0, len(caps), 256): model.text_encoder.sentence_embeddings(caps[i:i + 256])
+    def ready(self, model, cfg):  # MiniLM's cache holds every caption embedded on the model's device, 256 at a time, fresh or resumed: exact resume
+        if cfg.text == 'plus' and not ((te := model.text_encoder).cache and next(iter(te.cache.values())).device == te.device):  # (fresh on a CPU: done)
+            te.clear_cache(); caps = self.captions(cfg)
+            for i in range(0, len(caps), 256): te.sentence_embeddings(caps[i:i + 256])
         return model
     def batches(self, cfg, x, y, epoch:int, rank:int=0, world:int=1):
         t = caption_transform(cfg.held_out, cfg.p_plain, cfg.prefixes, cfg.p_digit, cfg.p_attr, cfg.max_attrs, cfg.jitter, cfg.synonyms,
