@@ -79,7 +79,7 @@ def run_variant(v:Variant,       # the recipe to train
     cfg = v.config(seed=seed, epochs=epochs, n_train=n_train)
     vx, vy = data.valid_x[:n_eval], data.valid_y[:n_eval]
     scorer, loss, labels = Scorer(vx, vy, at=range(every, steps + 1, every), until=steps), [], []  # until: skip `train`'s own scoring
-    def record(p): loss.append(p.loss); labels.append(p.yb)
+    def record(s): loss.append(s.loss); labels.append(s.yb)
     r = train(cfg, data=DigitData(data.train_x[:n_train], data.train_y[:n_train], vx, vy, vx, vy), device=vx.device,
               callback=[record, scorer], progress=False)
     return Curve(v.name, cfg, scorer.steps, scorer.acc, scorer.seconds, scorer.images, loss, labels, r.model)

@@ -261,21 +261,21 @@ class Scorer:
         self.at = iter(at); self.due = next(self.at, math.inf)
         self.steps, self.seconds, self.images, self.acc, self.eval_seconds = [], [], [], [], 0.
 
-    def score(self, p) -> float:
-        "Score `p.model` now and record when."
+    def score(self, s) -> float:
+        "Score `s.model` now and record when."
         t = time.perf_counter()
-        acc = evaluate(p.model, self.x, self.y, logits=p.cfg.logits)['acc']
+        acc = evaluate(s.model, self.x, self.y, logits=s.cfg.logits)['acc']
         self.eval_seconds += time.perf_counter() - t
-        for name, v in zip(('steps', 'seconds', 'images', 'acc'), (p.step, p.seconds, p.images, acc)): getattr(self, name).append(v)
+        for name, v in zip(('steps', 'seconds', 'images', 'acc'), (s.step, s.seconds, s.images, acc)): getattr(self, name).append(v)
         return acc
 
-    def before_fit(self, p):
-        if self.start: self.score(p)
+    def before_fit(self, s):
+        if self.start: self.score(s)
 
-    def __call__(self, p) -> bool:
-        now = p.step if self.by == 'step' else p.seconds
+    def __call__(self, s) -> bool:
+        now = s.step if self.by == 'step' else s.seconds
         end = self.until is not None and now >= self.until
         if now >= self.due or end:
-            self.score(p)
+            self.score(s)
             while self.due <= now: self.due = next(self.at, math.inf)
         return end or (self.target is not None and bool(self.acc) and self.acc[-1] >= self.target)
