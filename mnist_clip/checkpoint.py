@@ -53,20 +53,25 @@ def save_model(model:CLIP, folder):
     save_file(sd, str(folder/WEIGHTS), metadata={'format': 'pt'})
     (folder/CONFIG).write_text(json.dumps(model.config, indent=2, sort_keys=True))
 
-def save_digit_check(folder, gallery:torch.Tensor, threshold:float): # gallery: `(M, D)` embeddings of training digits
-    "Write notebook 08's not-a-digit rule next to a model: `folder/not_a_digit.safetensors` holds `gallery` and `threshold`."
-    save_file({'gallery': gallery.detach().cpu().float().contiguous()}, str(Path(folder)/DIGIT_CHECK), metadata={'threshold': repr(float(threshold))})
+def save_digit_check(folder, gallery:torch.Tensor|None, threshold:float, # gallery: `(M, D)` embeddings of training digits; None: the caption rule
+                     chosen_on:str=''):  # how the threshold was chosen, in words
+    "Write a not-a-digit rule next to a model (notebook 08): `folder/not_a_digit.safetensors` holds the `gallery` (none for the 'not a digit' caption's rule), `threshold` and `chosen_on`."
+    meta = dict(threshold=repr(float(threshold)), kind='gallery' if gallery is not None else 'caption', chosen_on=chosen_on)
+    save_file({} if gallery is None else {'gallery': gallery.detach().cpu().float().contiguous()}, str(Path(folder)/DIGIT_CHECK), metadata=meta)
 
 def load_digit_check(folder, dim:int|None=None) -> dict|None: # dim: the model's embedding size, checked
-    "`{'gallery': (M, D), 'threshold': float}` from `folder/not_a_digit.safetensors`; None when the folder has none."
+    "`{'kind': 'gallery' or 'caption', 'gallery': (M, D) or None, 'threshold': float, 'chosen_on': str}` from `folder/not_a_digit.safetensors`; None when the folder has none."
     path = Path(folder)/DIGIT_CHECK
     if not path.is_file(): return None
     try:
-        with safe_open(str(path), 'pt') as f: rule = dict(gallery=f.get_tensor('gallery'), threshold=float(f.metadata()['threshold']))
+        with safe_open(str(path), 'pt') as f:
+            meta = f.metadata(); kind = meta.get('kind', 'gallery')
+            if kind not in ('gallery', 'caption'): raise ValueError(f"unknown kind of rule {kind!r}")
+            rule = dict(kind=kind, gallery=f.get_tensor('gallery') if kind == 'gallery' else None, threshold=float(meta['threshold']), chosen_on=meta.get('chosen_on', ''))
     except (SafetensorError, KeyError, ValueError, TypeError) as e:
         raise CheckpointError(f"{path} is damaged ({type(e).__name__}: {e}): delete it (the model then refuses only blank pictures), "
                               "or copy the checkpoint folder again") from e
-    if dim is not None and rule['gallery'].shape[1:] != (dim,):
+    if dim is not None and rule['gallery'] is not None and rule['gallery'].shape[1:] != (dim,):
         raise CheckpointMismatchError(f"{path} holds {tuple(rule['gallery'].shape)} embeddings, not (M, {dim}): it belongs to another model; delete it")
     return rule
 
@@ -185,10 +190,12 @@ def find_checkpoint(path) -> Path:
     raise CheckpointError(f"no checkpoint in {path}: train one first (mnist_clip_train, or train(out=...))")
 
 # %% ../nbs/13_checkpoint.ipynb #235a72c8
-def save_checkpoint(path, model:CLIP, info:dict, state:dict|None=None):
-    "Atomically write `model` (model.safetensors + config.json), `info` (training.json) and a trainer `state` to folder `path`."
+def save_checkpoint(path, model:CLIP, info:dict, state:dict|None=None,
+                    digit_check:dict|None=None): # the model's not-a-digit rule: `save_digit_check`'s arguments
+    "Atomically write `model` (model.safetensors + config.json), `info` (training.json), a trainer `state` and a `digit_check` rule to folder `path`."
     def write(d):
         save_model(model, d)
+        if digit_check is not None: save_digit_check(d, **digit_check)
         (d/'training.json').write_text(json.dumps(info, indent=1))
         if state is not None: save_state(state, d)
     atomic_dir(path, write)

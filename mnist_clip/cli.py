@@ -12,11 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+import torch
 import torch.distributed as dist
 from fastcore.script import Param, call_parse, store_true
 
 from .checkpoint import RICH_DIR, latest_run, load_model
-from .data import DIGIT_WORDS, load_split, pick_digits
+from .data import DIGIT_WORDS, NOT_A_DIGIT, load_split, pick_digits
 from .inference import check_digits, class_captions, prepare
 from .language import PARAPHRASES, WORDS, LanguageConfig, RichTask
 from .recipe import get_preset
@@ -84,6 +85,7 @@ def mnist_clip_train(preset:str=None,          # recipe: 'fast' (default; second
                      text_model:str=None,      # with --text plus: a Hugging Face model id or folder (default: the bundled all-MiniLM-L6-v2)
                      digits:str=None,          # train on these digits only, e.g. 0,1,2,3,4 (default: all ten)
                      loss:str=None,            # 'softmax' (CLIP, default) or 'sigmoid' (SigLIP, notebook 12)
+                     none:float=None,          # share of generated non-digits captioned 'not a digit', e.g. 0.1 (appendix 15): the model learns to refuse them
                      ring:store_true=False,    # with torchrun and --loss sigmoid: pass text blocks round a ring instead of gathering them
                      precision:str=None,       # 'auto' (default: bf16 on CUDA, fp32 on CPU), 'fp32', 'bf16' or 'fp16'
                      seed:int=None,            # random seed (default 0)
@@ -107,10 +109,10 @@ def mnist_clip_train(preset:str=None,          # recipe: 'fast' (default; second
         if captions == 'rich':
             if env.world > 1: raise ValueError("--captions rich trains in one process: launch it without torchrun")
             cfg, run['name'] = _rich(over, text, name, resume, out, preset=preset, text_model=text_model, digits=digits,
-                                     precision=precision, compile=compile or None, loss=loss)
+                                     precision=precision, compile=compile or None, loss=loss, none=none)
             task, cbs = RichTask(), []
         else:
-            over.update(precision=precision, compile=compile or None, loss=loss, digits=_digits(digits) if digits else None)
+            over.update(precision=precision, compile=compile or None, loss=loss, none=none, digits=_digits(digits) if digits else None)
             cfg, run['name'] = _train(preset, {k: v for k, v in over.items() if v is not None}, text, text_model, out, name, resume)
             task, cbs = (GatheredTask(ring), [Distributed()]) if env.world > 1 else (DigitTask(), [])
         if env.rank == 0:
@@ -171,11 +173,12 @@ def predict_lines(images:list, checkpoint=None, texts=None, k:int=3, device='aut
 def eval_lines(checkpoint=None, device='auto', root=None) -> list:
     "Test-set report: zero-shot accuracy and recall@1/@5 both ways (what `evaluate` reports), then the accuracy of each class."
     model = load_model(checkpoint, device)
-    if bad := [n for n in model.class_names if n not in DIGIT_WORDS]:
+    names = [n for n in model.class_names if n != NOT_A_DIGIT]  # a 'not a digit' class is the rule's: accuracy is among the digits
+    if bad := [n for n in names if n not in DIGIT_WORDS]:
         raise ValueError(f"this model's classes {list(model.class_names)} are not all digit words ({bad[0]!r}): mnist_clip_eval scores MNIST digit models")
-    digits = [DIGIT_WORDS.index(n) for n in model.class_names]
+    digits = [DIGIT_WORDS.index(n) for n in names]
     x, y = pick_digits(*load_split('test', root), digits)  # the test images of the model's digits, labelled by class
-    logits = zeroshot_logits(*zeroshot_features(model, x))  # (N, C): the test set embedded once
+    logits = zeroshot_logits(*zeroshot_features(model, x, torch.arange(len(digits))))  # (N, C): the test set embedded once
     m, pred = zeroshot_metrics(logits, y), logits.argmax(1)
     acc = per_class_accuracy(confusion_matrix(y, pred, len(digits)))
     some = '' if len(digits) == 10 else f" of its {len(digits)} digits"

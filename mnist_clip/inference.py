@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['INK_LEVEL', 'ImageError', 'read_image', 'to_mnist', 'prepare', 'class_captions', 'embed_images', 'embed_texts',
            'save_figure', 'plot_similarity', 'fold_batchnorm', 'plot_confusion', 'plot_predictions', 'search',
-           'image_search', 'text_search', 'plot_search', 'DigitCheck', 'digit_score', 'digit_threshold', 'check_digits']
+           'image_search', 'text_search', 'plot_search', 'pick_gallery', 'DigitCheck', 'digit_score', 'digit_threshold',
+           'digit_log_odds', 'fit_digit_check', 'check_digits']
 
 # %% ../nbs/08_inference.ipynb #99e2d1d6
 from pathlib import Path
@@ -19,7 +20,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 from PIL import Image, UnidentifiedImageError
 
-from .data import DIGIT_WORDS, MNIST_MEAN, MNIST_STD, captions, normalize
+from .data import DIGIT_WORDS, MNIST_MEAN, MNIST_STD, NOT_A_DIGIT, captions, normalize
 from .zeroshot import zeroshot_features
 
 # %% ../nbs/08_inference.ipynb #27603791
@@ -116,8 +117,8 @@ def prepare(images) -> torch.Tensor: # one picture, a list of pictures (see `rea
 
 # %% ../nbs/08_inference.ipynb #f6213883
 def class_captions(model) -> list:
-    "The caption each class embedding stands for: 'a handwritten digit zero', ... in the model's class names."
-    return captions(range(len(model.class_names)), class_names=model.class_names)
+    "The caption each class embedding stands for: 'a handwritten digit zero', ... in the model's class names ('not a digit' as it is)."
+    return [NOT_A_DIGIT if n == NOT_A_DIGIT else c for n, c in zip(model.class_names, captions(range(len(model.class_names)), class_names=model.class_names))]
 
 def embed_images(model, images, bs:int=1000) -> torch.Tensor:
     "L2-normalised image embeddings `(N, D)` of pictures in any form `prepare` accepts, in batches of `bs`."
@@ -210,6 +211,12 @@ def plot_search(query, images, sims, title:str='', save_dir=None, name='search')
     for ax, im, s in zip(axs[1:], ims, sims.tolist()): ax.imshow(im, vmin=0, vmax=1); ax.set_title(f'{s:.2f}', fontsize=8)
     fig.suptitle(title, fontsize=9); fig.tight_layout(); return save_figure(fig, save_dir, name)
 
+# %% ../nbs/08_inference.ipynb #034c4a34
+def pick_gallery(y:torch.Tensor, per_class:int=100, seed:int=0) -> torch.Tensor:
+    "Indices `(classes * per_class,)` of `per_class` images of each class of labels `y`, drawn at random: the digits of a gallery."
+    g, y = torch.Generator().manual_seed(seed), y.cpu()
+    return torch.cat([(y == c).nonzero()[:, 0][torch.randperm(int((y == c).sum()), generator=g)[:per_class]] for c in y.unique().tolist()])
+
 # %% ../nbs/08_inference.ipynb #0ac2ef85
 class DigitCheck(NamedTuple):
     "Whether a picture looks like a digit: `ok`, the `reason` when not ('' when ok), and the score (NaN when there is no ink)."
@@ -223,16 +230,34 @@ def digit_threshold(valid_emb:torch.Tensor, gallery:torch.Tensor, reject:float=.
     "The score below which a share `reject` of the validation digits `valid_emb` falls: the rejection threshold."
     return digit_score(valid_emb, gallery).quantile(reject).item()
 
+# %% ../nbs/08_inference.ipynb #6f3f4e64
+def digit_log_odds(logits:torch.Tensor) -> torch.Tensor: # `(N, C)` logits over the class captions, 'not a digit' last
+    "How much each picture looks like a digit `(N,)` to a model with a 'not a digit' caption: log(P(some digit) / P(not a digit))."
+    return logits[:, :-1].logsumexp(1) - logits[:, -1]
+
+def fit_digit_check(model, train_x, train_y, valid_x, # training digits (for the gallery) and validation digits (for the threshold)
+                    reject:float=.01, per_class:int=100) -> dict:
+    "The not-a-digit rule `train` stores with each checkpoint: the 'not a digit' caption's log-odds if the model has one, else the nearest of `per_class` training digits per class; the threshold refuses a share `reject` of `valid_x`."
+    on = f"{reject:.0%} of {len(valid_x):,} validation digits refused"
+    if model.class_names[-1] == NOT_A_DIGIT:
+        img, txt, s = zeroshot_features(model, valid_x)
+        return dict(gallery=None, threshold=digit_log_odds(s * img @ txt.T).quantile(reject).item(), chosen_on=on)
+    gallery = zeroshot_features(model, train_x[pick_gallery(train_y, per_class).to(train_x.device)])[0]
+    return dict(gallery=gallery, threshold=digit_threshold(zeroshot_features(model, valid_x)[0], gallery, reject), chosen_on=on)
+
 # %% ../nbs/08_inference.ipynb #c9de5e2c
 def check_digits(model, images, # any pictures `prepare` takes
                  gallery=None,   # training digits' embeddings `(M, D)`; None: the model's own (`model.digit_check`)
                  threshold=None, # refuse scores below this; None: the model's own
                 ) -> list:
-    "One `DigitCheck` per picture: refused when it has no ink, or (with a gallery and threshold) does not look like a digit."
+    "One `DigitCheck` per picture: refused when it has no ink, or (with a rule: a gallery or a 'not a digit' caption, and a threshold) does not look like a digit."
     rule = getattr(model, 'digit_check', None) or {}
-    gallery, threshold = rule.get('gallery') if gallery is None else gallery, rule.get('threshold') if threshold is None else threshold
+    threshold = rule.get('threshold') if threshold is None else threshold
+    caption = gallery is None and rule.get('gallery') is None and model.class_names[-1] == NOT_A_DIGIT  # its own 'not a digit' caption decides (appendix 15)
+    gallery = rule.get('gallery') if gallery is None else gallery
     x, ink = _prepare(images)
-    score = digit_score(zeroshot_features(model, x)[0], gallery).tolist() if gallery is not None else [float('nan')] * len(x)
+    img, txt, s = zeroshot_features(model, x)
+    score = (digit_log_odds(s * img @ txt.T) if caption else digit_score(img, gallery) if gallery is not None else torch.full((len(x),), float('nan'))).tolist()
     return [DigitCheck(False, 'no ink', float('nan')) if i <= INK_LEVEL else
             DigitCheck(False, f'does not look like a digit (score {s:.3f} < {threshold:.3f})', s) if threshold is not None and s < threshold else
             DigitCheck(True, '', s) for i, s in zip(ink.tolist(), score)]

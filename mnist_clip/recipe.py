@@ -15,7 +15,7 @@ from functools import partial
 import torch
 
 from .clip import CLIP, clip_loss, naive_clip_loss, sigmoid_loss
-from .data import DIGIT_WORDS, batches, n_batches
+from .data import DIGIT_WORDS, NOT_A_DIGIT, batches, n_batches
 from .zeroshot import clip_features, evaluate, zeroshot_logits
 
 # %% ../nbs/06_recipe.ipynb #b9afba76
@@ -44,6 +44,7 @@ class TrainConfig:
     seed:int=0               # fixes the initial weights, the batch order and the augmentation
     n_train:int=0            # train on the first `n_train` training images only (0: all)
     n_valid:int=5000         # training images held out for validation, when `train` loads the data
+    none:float=0.            # share of the training images that are generated non-digits captioned 'not a digit' (appendix 15); 0: digits only
     digits:tuple|None=None   # train and score these digits only, e.g. (0, 1, 2, 3, 4), relabelled 0..n-1; None: all ten
     model:dict=field(default_factory=dict)  # keyword arguments of `CLIP`, e.g. {'text': 'plus'}
 
@@ -53,17 +54,21 @@ class TrainConfig:
         if self.loss == 'sigmoid' and self.logits != 'learned':
             raise ValueError(f"loss='sigmoid' learns its scale and bias: it needs logits='learned', not {self.logits!r}")
         if self.epochs < 1 or self.bs < 1 or not self.lr > 0: raise ValueError(f"epochs, bs and lr must be positive, got {self.epochs}, {self.bs}, {self.lr}")
+        if not 0 <= self.none < 1: raise ValueError(f"none is a share of the training images: 0 (digits only) up to below 1, e.g. 0.1, not {self.none!r}")
+        if self.none and self.model.get('text', 'basic') != 'basic':
+            raise ValueError(f"none={self.none} adds the class 'not a digit' to the label lookup: it needs text 'basic', not {self.model.get('text')!r}")
         if self.digits is not None:
             self.digits = tuple(self.digits)  # a JSON config gives back a list
             if len(self.digits) < 2 or len(set(self.digits)) != len(self.digits) or not all(d in range(10) for d in self.digits):
                 raise ValueError(f"digits must be two or more different digits 0-9, e.g. (0, 1, 2, 3, 4), not {self.digits!r}")
 
 def model_config(cfg:TrainConfig) -> dict:
-    "The `CLIP` arguments of a recipe: `cfg.model`, with one class name per digit when `cfg.digits` picks some, and SigLIP's initial scale and bias for loss='sigmoid'."
+    "The `CLIP` arguments of a recipe: `cfg.model`, with one class name per digit when `cfg.digits` picks some (and 'not a digit' last when `cfg.none`), and SigLIP's initial scale and bias for loss='sigmoid'."
     m = cfg.model if cfg.loss == 'softmax' else {'logit_scale_init': math.log(10), 'logit_bias_init': -10., **cfg.model}  # SigLIP's init
-    if not cfg.digits: return m
-    text = {**(m.get('text_kwargs') or {}), 'class_names': [DIGIT_WORDS[d] for d in cfg.digits]}
-    if m.get('text', 'basic') == 'basic': text['n_classes'] = len(cfg.digits)
+    if not cfg.digits and not cfg.none: return m
+    names = [DIGIT_WORDS[d] for d in cfg.digits or range(10)] + [NOT_A_DIGIT] * bool(cfg.none)  # none: one more class, last
+    text = {**(m.get('text_kwargs') or {}), 'class_names': names}
+    if m.get('text', 'basic') == 'basic': text['n_classes'] = len(names)
     return {**m, 'text_kwargs': text}
 
 # %% ../nbs/06_recipe.ipynb #96e5aa2a
@@ -133,8 +138,9 @@ def batch_loss(model:CLIP, xb, yb, cfg:TrainConfig) -> tuple:
     return recipe_loss(logits, yb, cfg.targets, cfg.loss, getattr(model, 'logit_bias', None)), logits
 
 def recipe_metrics(model:CLIP, x, y, cfg:TrainConfig) -> dict:
-    "Zero-shot metrics (`evaluate`) scored with the recipe's logits, and the recipe's loss in batches of `cfg.bs`."
-    return evaluate(model, x, y, logits=cfg.logits, loss_fn=partial(recipe_loss, targets=cfg.targets, loss=cfg.loss, bias=getattr(model, 'logit_bias', None)), loss_bs=cfg.bs)
+    "Zero-shot metrics (`evaluate`, over the digit captions) scored with the recipe's logits, and the recipe's loss in batches of `cfg.bs`."
+    return evaluate(model, x, y, logits=cfg.logits, loss_fn=partial(recipe_loss, targets=cfg.targets, loss=cfg.loss, bias=getattr(model, 'logit_bias', None)), loss_bs=cfg.bs,
+                    texts=torch.arange(len(model.class_names) - 1, device=y.device) if cfg.none else None)  # accuracy among the digits; refusing is the rule's job
 
 # %% ../nbs/06_recipe.ipynb #3970779f
 def precision_settings(precision:str, device) -> tuple:

@@ -25,6 +25,8 @@ from tqdm.auto import tqdm
 from .checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .clip import CLIP
 from .data import DigitData, get_device, load_digits
+from .inference import fit_digit_check
+from .nondigit import with_non_digits
 from .recipe import (TrainConfig, batch_loss, make_optimizer, model_config, precision_settings, recipe_metrics,
                                steps_per_epoch, train_batches)
 from .zeroshot import evaluate, zeroshot_features
@@ -53,6 +55,13 @@ class DigitTask:
     "What `train` learns from, by default: digit captions. A task makes the model, cuts the batches and scores; notebook 11 brings rich captions, notebook 12 a loss shared by processes; the loop stays the same."
     name, config = 'digits', TrainConfig
     def prepare(self, cfg, data:DigitData) -> DigitData: return data.subset(cfg.digits) if cfg.digits else data
+    def train_set(self, cfg, data:DigitData) -> tuple: # the images and labels the batches are cut from (with `cfg.none`: generated non-digits too, appendix 15)
+        x, y = data.train_x[:cfg.n_train or None], data.train_y[:cfg.n_train or None]
+        return with_non_digits(x, y, cfg.none, cfg.seed) if cfg.none else (x, y)
+    def rule_digits(self, cfg, x, y) -> tuple: return x, y  # the digits the not-a-digit rule is fitted on, as this task trains on them
+    def digit_check(self, model, data:DigitData, cfg) -> dict|None: # the not-a-digit rule saved with each checkpoint (notebook 08)
+        if not len(data.valid_x): return None
+        return fit_digit_check(model, *self.rule_digits(cfg, data.train_x, data.train_y), self.rule_digits(cfg, data.valid_x, data.valid_y)[0])
     def model(self, cfg) -> CLIP: return CLIP(**model_config(cfg))
     def ready(self, model, cfg): return model  # called once the model is built or loaded, on its device (e.g. to fill a cache the same way both times)
     def steps(self, cfg, y, world:int=1) -> int: return steps_per_epoch(cfg, y, world)
@@ -160,7 +169,7 @@ def train(cfg:TrainConfig|None=None, # the recipe (when resuming: the checkpoint
     cfg = cfg or task.config()
     torch.manual_seed(cfg.seed)
     data = task.prepare(cfg, (load_digits(root, device, cfg.n_valid) if data is None else data).to(device))
-    x, y = data.train_x[:cfg.n_train or None], data.train_y[:cfg.n_train or None]
+    x, y = task.train_set(cfg, data)
     check_batch_size(cfg.bs, len(x), device, world)
     if st is None: model = task.model(cfg).to(device)
     model = task.ready(model, cfg)
@@ -179,7 +188,8 @@ def train(cfg:TrainConfig|None=None, # the recipe (when resuming: the checkpoint
         info = dict(config=asdict(cfg), task=task.name, epoch=s.epoch, batch=s.batch, step=s.step, world=world, metrics=h or (s.history or [{}])[-1])
         state = None if which == 'best' else dict(optimizer=opt.state_dict(), scheduler=sched.state_dict(),
                                                   scaler=s.scaler.state_dict(), rng=rng_state(), **{k: getattr(s, k) for k in _POSITION})
-        save_checkpoint(run/which, model, info, state)
+        with torch.random.fork_rng(devices=[device] if device.type == 'cuda' else []): rule = task.digit_check(model, data, cfg)  # RNG untouched
+        save_checkpoint(run/which, model, info, state, rule)  # every checkpoint carries its not-a-digit rule
 
     def check(loss, epoch, count:bool=True):
         "Read the loss on the host (this waits for the device); stop on NaN or inf before anything is saved; `count` it in the epoch's mean."

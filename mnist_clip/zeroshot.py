@@ -69,10 +69,11 @@ def zeroshot_metrics(logits:torch.Tensor, # `(N, C)` logits (or similarities) of
 def evaluate(model, x:torch.Tensor, y:torch.Tensor, # images (uint8 `(N, 28, 28)` or standardised) and their classes `(N,)`
              logits:str='learned',                  # as in `clip_features`
              loss_fn=None,                          # `loss_fn(logits (B, B), labels (B,))`: also report the loss, in batches of `loss_bs`
-             loss_bs:int=256, bs:int=1000) -> dict:
+             loss_bs:int=256, bs:int=1000,
+             texts=None) -> dict:                   # the captions (labels) to choose from; None: every class
     "Zero-shot accuracy, recall@1/@5 image->text and text->image (`zeroshot_metrics`), and the loss if `loss_fn` is given."
     if len(x) != len(y): raise ValueError(f"evaluate needs a label for each image, got {len(x)} images, {len(y)} labels")
-    img, txt, s = zeroshot_features(model, x, logits=logits, bs=bs)  # (N, D), (C, D): every class caption once
+    img, txt, s = zeroshot_features(model, x, texts, logits=logits, bs=bs)  # (N, D), (C, D): every class caption once
     y = y.to(img.device)
     m = zeroshot_metrics(zeroshot_logits(img, txt, s), y)
     if loss_fn is not None:

@@ -114,3 +114,22 @@ def test_commands_name_the_devices_here(cmds, blanks, tmp_path, device):
         r = cmds(cmd, *args, '--device', device)
         assert 'checkpoint' not in assert_user_error(r, cmd, line)
     assert not (tmp_path/'runs').exists()
+
+def test_trained_model_refuses_a_letter_in_an_unseen_font(cmds, mnist_root, mnist, tmp_path):
+    "Issue 29: `mnist_clip_train --none` stores its rule with the checkpoint, and `mnist_clip_predict` refuses a letter in a font no training used."
+    from mnist_clip.nondigit import FONTS, glyph as font_glyph
+    r = cmds('mnist_clip_train', '--none', '0.1', '--epochs', '1', '--n_train', '20000', '--data', mnist_root, '--out', tmp_path/'runs', '--name', 'none', '--quiet')
+    assert r.rc == 0, r.stderr
+    best = tmp_path/'runs'/'none'/'best'
+    rule = ck.load_digit_check(best)
+    assert rule['kind'] == 'caption' and rule['gallery'] is None and rule['chosen_on'] == '1% of 5,000 validation digits refused', rule
+    assert 'cmb10.ttf' not in FONTS['train'] + FONTS['valid']
+    letter, seven = tmp_path/'K.png', tmp_path/'seven.png'
+    Image.fromarray(font_glyph('K', 'cmb10.ttf', torch.Generator().manual_seed(0))).save(letter); Image.fromarray(mnist[2][0].numpy()).save(seven)
+    r = cmds('mnist_clip_predict', letter, seven, '--checkpoint', best)
+    assert r.stdout.splitlines()[0] == str(seven) and r.stdout.splitlines()[1].endswith('seven'), r.stdout
+    assert_user_error(r, 'mnist_clip_predict', f'{letter}: does not look like a digit (score ', '--no_check classifies it anyway')
+    r = cmds('mnist_clip_predict', letter, '--checkpoint', best, '--no_check', '--k', '1')
+    assert r.rc == 0 and r.stdout.splitlines()[1].endswith('not a digit'), r.stdout  # the eleventh caption wins the zero-shot ranking too
+    r = cmds('mnist_clip_eval', '--checkpoint', best, '--data', mnist_root)  # accuracy among the ten digits; 'not a digit' is no row of it
+    assert r.rc == 0 and r.stdout.splitlines()[-1].split()[:2] == ['9', 'nine'] and 'not a digit' not in r.stdout, r.stdout + r.stderr

@@ -183,8 +183,8 @@ def exporter() -> HTMLExporter:
     return HTMLExporter(config=c)
 
 def course_order(nbs:list) -> list:
-    "index first, then the notebooks in file order (00_..., 01_..., then the appendices)."
-    return sorted(nbs, key=lambda p: (p.stem != 'index', p.stem))
+    "index first, then the notebooks in file order (00_..., 01_..., then the appendices), the core path's one-page summary right after 10."
+    return sorted(nbs, key=lambda p: (p.stem != 'index', '10~' if p.stem == 'core_path' else p.stem))
 
 def nav_groups(pages:list) -> list:
     home = [p for p in pages if p['stem'] == 'index']

@@ -18,7 +18,7 @@ def render(nb_path=ROOT/'nbs'/'index.ipynb') -> str:
         src = ''.join(c['source']).strip()
         if not src or src.startswith('#|'): continue  # directives-only or hidden cells stay out
         if c['cell_type'] == 'markdown':  # links and pictures are relative to nbs/ in the notebook, to the root in README
-            src = re.sub(r'\]\((images/|\d\d_[\w-]+\.ipynb|glossary\.ipynb)', r'](nbs/\1', src)
+            src = re.sub(r'\]\((images/|\d\d_[\w-]+\.ipynb|glossary\.ipynb|core_path\.ipynb)', r'](nbs/\1', src)
             src = src.replace('](../', '](')  # a file beside nbs/, e.g. bench/README.md
             parts.append(src)
         else: parts.append(f'```python\n{src}\n```')
