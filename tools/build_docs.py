@@ -213,12 +213,27 @@ def source_pages(out_dir:Path, cfg:dict, course:dict, by_stem:dict):
         write_page(out_dir/'src'/f'{rel}.html', out_dir, course, title=f"{lib.name}/{rel.as_posix()}.py", subtitle=sub,
                    body=highlight(text, PythonLexer(), fmt), css=fmt.get_style_defs('.source'), kind='source')
 
-def repo_pages(out_dir:Path, course:dict, files:set):
-    "Files of the repository that notebooks link to: Markdown rendered, anything else highlighted."
+def md_links(text:str, rel:Path, pages:dict, files:set) -> str:
+    "The relative links of a repository Markdown file `rel` -> links from its page in repo/: notebooks to their pages, pictures to images/, README.md to the home page, other files to their repo pages (added to `files`)."
+    up = '../' * len(rel.parts)  # from repo/<rel>.html back to the site's root
+    def fix(m):
+        path = (ROOT/rel).parent/m['path']
+        if not path.resolve().is_relative_to(ROOT) or not path.exists(): return m.group(0)
+        target = path.resolve().relative_to(ROOT)
+        if target.suffix == '.ipynb': return f"]({up}{pages.get(target.stem, target.stem + '.html')}{m['frag'] or ''})"
+        if target.parts[:2] == ('nbs', 'images'): return f"]({up}images/{'/'.join(target.parts[2:])})"
+        if target == Path('README.md'): return f"]({up}index.html{m['frag'] or ''})"
+        files.add(target); return f"]({up}{repo_page(target)}{m['frag'] or ''})"
+    return REPO_LINK.sub(fix, text)
+
+def repo_pages(out_dir:Path, course:dict, files:set, pages:dict):
+    "Files of the repository that notebooks link to: Markdown rendered (its links made links of the site), anything else highlighted."
     fmt = HtmlFormatter(linenos='table', lineanchors='L', anchorlinenos=True)
-    for rel in sorted(files):
+    done = set()
+    while todo := sorted(set(files) - done):  # a Markdown page may link to more files of the repository
+        rel = todo[0]; done.add(rel)
         text = (ROOT/rel).read_text(encoding='utf-8', errors='replace')
-        if rel.suffix == '.md': body, css, kind = add_heading_anchors(markdown2html(text)), '', 'jp-RenderedHTMLCommon markdown'
+        if rel.suffix == '.md': body, css, kind = add_heading_anchors(markdown2html(md_links(text, rel, pages, files))), '', 'jp-RenderedHTMLCommon markdown'
         else:
             try: lexer = guess_lexer_for_filename(rel.name, text)
             except Exception: lexer = TextLexer()
@@ -282,7 +297,7 @@ def build(proc:Path, out_dir:Path, cfg:dict) -> list:
         written.append(out)
     resolve_dangling(written, out_dir, cfg)
     source_pages(out_dir, cfg, course, by_stem)
-    repo_pages(out_dir, course, links.files)
+    repo_pages(out_dir, course, links.files, links.pages)
     copy_assets(out_dir)
     return written
 
