@@ -256,8 +256,10 @@ def check_digits(model, images, # any pictures `prepare` takes
     caption = gallery is None and rule.get('gallery') is None and model.class_names[-1] == NOT_A_DIGIT  # its own 'not a digit' caption decides (appendix 15)
     gallery = rule.get('gallery') if gallery is None else gallery
     x, ink = _prepare(images)
-    img, txt, s = zeroshot_features(model, x)
-    score = (digit_log_odds(s * img @ txt.T) if caption else digit_score(img, gallery) if gallery is not None else torch.full((len(x),), float('nan'))).tolist()
+    score = [float('nan')] * len(x)                              # no rule: only the ink is checked, and the model need not run
+    if caption or gallery is not None:
+        img, txt, s = zeroshot_features(model, x)
+        score = (digit_log_odds(s * img @ txt.T) if caption else digit_score(img, gallery)).tolist()
     return [DigitCheck(False, 'no ink', float('nan')) if i <= INK_LEVEL else
             DigitCheck(False, f'does not look like a digit (score {s:.3f} < {threshold:.3f})', s) if threshold is not None and s < threshold else
             DigitCheck(True, '', s) for i, s in zip(ink.tolist(), score)]
