@@ -17,13 +17,15 @@ from fastcore.basics import patch
 from .image_encoder import ImageEncoder, ImageEncoderConfig
 from .text_encoder import TextEncoder, WordEncoder
 
-# %% ../nbs/04_clip.ipynb #d143e2e0
+# %% ../nbs/04_clip.ipynb #ecbae8c0
 def _plus(**kw):
     from mnist_clip.text_encoder_plus import TextEncoderPlus  # imported when asked for: it loads transformers
     return TextEncoderPlus(**kw)
 
 TEXT_TOWERS = {'basic': TextEncoder, 'plus': _plus, 'word': WordEncoder}  # name -> constructor(dim=, **text_kwargs): the registry `CLIP(text=...)` reads
 
+
+# %% ../nbs/04_clip.ipynb #d143e2e0
 class CLIP(nn.Module):
     "Image and text towers mapped into one L2-normalised space, compared with a learnable logit scale."
     def __init__(self, dim:int=64,                      # size of the shared embedding space
@@ -49,27 +51,31 @@ class CLIP(nn.Module):
                            logit_scale_init=float(logit_scale_init), logit_scale_max=float(logit_scale_max))
         if logit_bias_init is not None: self.config['logit_bias_init'] = float(logit_bias_init)  # only when set: older configs stay as they were
 
-    @property
-    def class_names(self) -> tuple:
-        "The name of each class, in label order: data of the text tower, not a constant."
-        return tuple(self.text_encoder.cfg.class_names)
-
     def encode_image(self, images:torch.Tensor) -> torch.Tensor:
         "Standardised images `(B, 1, 28, 28)` -> unit vectors `(B, D)`."
         return F.normalize(self.image_encoder(images), dim=-1)
 
-    def encode_text(self, texts) -> torch.Tensor:
-        "Labels `(T,)` or a list of captions -> unit vectors `(T, D)`; each distinct text is encoded once."
-        if isinstance(texts, str): texts = [texts]
-        if len(texts) == 0: raise ValueError("no captions given: pass at least one caption or label (labels 0..n-1 or captions)")
-        if isinstance(texts, torch.Tensor):
-            if getattr(self.text_encoder.cfg, 'template', 0) is None:  # a random caption per sample: keep every draw
-                return F.normalize(self.text_encoder(texts), dim=-1)  # (T, D)
-            uniq, inv = texts.unique(return_inverse=True)
-            return F.normalize(self.text_encoder(uniq), dim=-1)[inv]  # (T, D)
-        uniq = list(dict.fromkeys(texts))
-        inv = torch.tensor([uniq.index(t) for t in texts], device=self.logit_scale.device)
-        return F.normalize(self.text_encoder.encode_text(uniq), dim=-1)[inv]  # (T, D)
+
+# %% ../nbs/04_clip.ipynb #45d12cda
+@patch(as_prop=True)
+def class_names(self:CLIP) -> tuple:
+    "The name of each class, in label order: data of the text tower, not a constant."
+    return tuple(self.text_encoder.cfg.class_names)
+
+@patch
+def encode_text(self:CLIP, texts) -> torch.Tensor:
+    "Labels `(T,)` or a list of captions -> unit vectors `(T, D)`; each distinct text is encoded once."
+    if isinstance(texts, str): texts = [texts]
+    if len(texts) == 0: raise ValueError("no captions given: pass at least one caption or label (labels 0..n-1 or captions)")
+    if isinstance(texts, torch.Tensor):
+        if getattr(self.text_encoder.cfg, 'template', 0) is None:  # a random caption per sample: keep every draw
+            return F.normalize(self.text_encoder(texts), dim=-1)  # (T, D)
+        uniq, inv = texts.unique(return_inverse=True)
+        return F.normalize(self.text_encoder(uniq), dim=-1)[inv]  # (T, D)
+    uniq = list(dict.fromkeys(texts))
+    inv = torch.tensor([uniq.index(t) for t in texts], device=self.logit_scale.device)
+    return F.normalize(self.text_encoder.encode_text(uniq), dim=-1)[inv]  # (T, D)
+
 
 # %% ../nbs/04_clip.ipynb #309c17f2
 @patch
@@ -78,15 +84,17 @@ def scale(self:CLIP) -> torch.Tensor:
     return self.logit_scale.clamp(max=self.logit_scale_max).exp()
 
 @patch
+def forward(self:CLIP, images:torch.Tensor, texts) -> torch.Tensor:
+    "Logits `(B_img, B_txt)`: scaled cosine similarity of every image with every text."
+    return self.scale() * self.encode_image(images) @ self.encode_text(texts).T  # (B, T)
+
+
+# %% ../nbs/04_clip.ipynb #2ad4837d
+@patch
 @torch.no_grad()
 def clamp_logit_scale_(self:CLIP):
     "Clamp `logit_scale` in place to [0, `logit_scale_max`]; call after every optimiser step, as open_clip does."
     self.logit_scale.clamp_(0, self.logit_scale_max)
-
-@patch
-def forward(self:CLIP, images:torch.Tensor, texts) -> torch.Tensor:
-    "Logits `(B_img, B_txt)`: scaled cosine similarity of every image with every text."
-    return self.scale() * self.encode_image(images) @ self.encode_text(texts).T  # (B, T)
 
 @patch
 def class_embeddings(self:CLIP) -> torch.Tensor:
@@ -130,6 +138,8 @@ def clip_loss(logits:torch.Tensor,              # (B, T) image-by-text logits
     try: return contrastive_loss(logits, img_labels[:, None] == txt_labels[None, :])  # (B, T) True where the digits match
     except ValueError: raise ValueError("every image needs a text of its digit and every text an image of its digit") from None
 
+
+# %% ../nbs/04_clip.ipynb #a33fb4a3
 def sigmoid_loss(logits:torch.Tensor,           # `(B, T)` scale * cosine + bias
                  img_ids:torch.Tensor,          # `(B,)` class of each image
                  txt_ids:torch.Tensor|None=None, # `(T,)` class of each text; None: `img_ids`

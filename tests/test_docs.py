@@ -1,5 +1,5 @@
 "The offline docs: tools/build_docs.py's rewriting, and tools/check_docs.py failing on a planted broken page (needs Chromium)."
-import shutil, sys
+import re, shutil, sys
 from pathlib import Path
 
 import nbformat, pytest
@@ -64,3 +64,24 @@ def test_check_passes_on_a_good_site_and_fails_on_planted_faults(tmp_path):
     assert 'broken link (no such file): gone.html' in text and 'no #nowhere on index.html' in text and '{target=' in text
     assert bad['bare.html'] == ['no navigation (no <nav> with a link to another page)']
     assert not bad['index.html']
+
+def test_solutions_fold_with_their_outputs(tmp_path):
+    "A worked solution folds whole on the site (code and outputs inside one <details>), and in JupyterLab (source and outputs hidden)."
+    import json
+    for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
+        for c in json.loads(nb.read_text(encoding='utf-8'))['cells']:
+            if c['cell_type'] == 'code' and ''.join(c['source']).lstrip().startswith('#| solution'):
+                j = c['metadata'].get('jupyter', {})
+                assert j.get('source_hidden') and j.get('outputs_hidden'), f"{nb.name}: a solution cell is not folded: set metadata jupyter.source_hidden and outputs_hidden"
+    proc = tmp_path/'proc'; proc.mkdir()
+    _nb(proc/'index.ipynb', 'Home', [new_markdown_cell('# Home')])
+    sol = new_code_cell('#| solution\nprint(6 * 7)', metadata={'jupyter': {'source_hidden': True, 'outputs_hidden': True}},
+                        outputs=[new_output('stream', name='stdout', text='THE-ANSWER-42\n')])
+    shown = new_code_cell('print(1)', outputs=[new_output('stream', name='stdout', text='PLAIN-OUTPUT\n')])
+    _nb(proc/'01_one.ipynb', 'One', [new_markdown_cell('## Exercises'), shown, sol])
+    site = tmp_path/'site'
+    build_docs.build(proc, site, CFG)
+    page = (site/'one.html').read_text(encoding='utf-8')
+    folds = re.findall(r'<details class="solution">(.*?)</details>', page, re.S)
+    assert len(folds) == 1 and 'THE-ANSWER-42' in folds[0] and '6' in folds[0], 'the solution and its output belong inside one fold'
+    assert 'THE-ANSWER-42' not in page.replace(folds[0], '') and 'PLAIN-OUTPUT' in page.replace(folds[0], '')
