@@ -14,9 +14,11 @@ import argparse, time
 
 import torch
 
-from mnist_clip.data import load_split
+from mnist_clip.mnist_files import load_split
 from mnist_clip.checkpoint import PRETRAINED_DIR, load_model
-from mnist_clip.inference import embed_texts, fold_batchnorm, prepare
+from mnist_clip.inference import embed_texts
+from mnist_clip.devices import fold_batchnorm
+from mnist_clip.pictures import prepare
 from mnist_clip.zeroshot import classify
 
 

@@ -17,13 +17,14 @@ import argparse, time
 import torch
 
 from mnist_clip.data import load_digits
-from mnist_clip.language import (ATTRIBUTES, HELD_OUT, PREFIXES, QUERY_TYPES, LanguageConfig, RichTask, gallery, language_table, linear_probe,
-                                 pair_accuracy, pair_captions, pair_images, pair_prototypes, precision_at_k)
+from mnist_clip.language import ATTRIBUTES, HELD_OUT, PREFIXES, LanguageConfig, RichTask
+from mnist_clip.language_eval import (QUERY_TYPES, gallery, language_table, linear_probe, pair_accuracy, pair_captions,
+                                      pair_images, pair_prototypes, precision_at_k)
 from mnist_clip.checkpoint import RICH_DIR, load_model
 from mnist_clip.training import train
 from mnist_clip.zeroshot import classify, evaluate, zeroshot_features
 
-def fit(cfg, data, device): return train(cfg, data, task=RichTask(), device=device, progress=False).model.eval()
+def fit(cfg, data, device): return train(cfg, data, task=RichTask(), device=device).model.eval()
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -20,27 +20,29 @@ from dataclasses import replace
 
 import torch
 
-from mnist_clip.data import get_device, load_digits
+from mnist_clip.devices import get_device
+from mnist_clip.data import load_digits
 from mnist_clip.recipe import TrainConfig, get_preset
 from mnist_clip.scaling import Distributed, GatheredTask, setup
-from mnist_clip.training import TrainResult, train
+from mnist_clip.callbacks import fit
+from mnist_clip.training import TrainState, train
 
 def scaled(bs:int, loss:str='softmax', lr:float=0.02, base:int=256, **kw) -> TrainConfig:
     "The `fast` recipe at batch size `bs`, its learning rate scaled by sqrt(bs / base) (the usual rule for Adam)."
     return get_preset('fast', bs=bs, lr=lr * math.sqrt(bs / base), loss=loss, **kw)
 
-def equal_time(cfg:TrainConfig, seconds:float, data, device=None) -> TrainResult:
+def equal_time(cfg:TrainConfig, seconds:float, data, device=None) -> TrainState:
     "Train `cfg` (one process) for about `seconds`: time 6 steps, then a one-cycle schedule over as many steps as fit, so every run ends annealed."
-    t = train(replace(cfg, epochs=1, n_train=6 * cfg.bs), data, device=device, progress=False)
+    t = train(replace(cfg, epochs=1, n_train=6 * cfg.bs), data, device=device)
     steps = max(2, round(seconds * t.step / t.seconds))
     epochs = math.ceil(steps * cfg.bs / len(data.train_y))  # more steps than one pass holds: several epochs of equal share
-    return train(replace(cfg, epochs=epochs, n_train=steps // epochs * cfg.bs), data, device=device, progress=False)
+    return train(replace(cfg, epochs=epochs, n_train=steps // epochs * cfg.bs), data, device=device)
 
 def worker(device:str, out:str, epochs:int, bs:int):
     "What each process of the torchrun run executes: `train` with the gathered loss; rank 0 prints one line for `torchrun` to parse."
     env = setup(device)
     try:
-        r = train(get_preset('fast', epochs=epochs, bs=bs), out=out, name=f'n{env.world}', device=env.device, progress=False,
+        r = fit(get_preset('fast', epochs=epochs, bs=bs), out=out, name=f'n{env.world}', device=env.device, progress=False,
                   task=GatheredTask(), callback=[Distributed()])
         if env.rank == 0: print(f"test {r.test['acc']:.2%} ({r.seconds:.1f} s training, {env.world} processes)", flush=True)
     finally:
@@ -89,7 +91,7 @@ def main():
                 print(f"{bs:>5} {loss:>8} {r.step:>6} {r.seconds:>8.1f} {r.history[-1]['valid']['acc']:>7.2%}", flush=True)
     if 'processes' in parts:
         print(f'\n## fast recipe (3 epochs, global batch 256): one process vs torchrun --nproc_per_node {a.nproc}; load {load()}')
-        r = train(get_preset('fast'), data, device=dev, progress=False)
+        r = train(get_preset('fast'), data, device=dev)
         print(f"{'processes':>9} {'test':>7} {'train s':>8} {'wall s':>7}")
         print(f"{'1 (here)':>9} {r.test['acc']:>7.2%} {r.seconds:>8.1f} {'':>7}", flush=True)
         with tempfile.TemporaryDirectory() as out:
@@ -97,7 +99,7 @@ def main():
         print(f"{a.nproc:>9} {acc:>7.2%} {s:>8.1f} {wall:>7.1f}   (wall: start-up, data loading and evaluation included)", flush=True)
     if 'siglip' in parts:
         print(f'\n## SigLIP: fast recipe with the sigmoid loss (one process); load {load()}')
-        r = train(get_preset('fast', loss='sigmoid'), data, device=dev, progress=False)
+        r = train(get_preset('fast', loss='sigmoid'), data, device=dev)
         print(f"test {r.test['acc']:.2%} after {r.seconds:.1f} s of training; learned scale {r.model.scale().item():.1f}, bias {r.model.logit_bias.item():.2f}")
     print(f'\nload {load()}')
 

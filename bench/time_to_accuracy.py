@@ -33,9 +33,11 @@ from dataclasses import replace
 
 import torch
 
-from mnist_clip.data import get_device, load_digits
+from mnist_clip.devices import get_device
+from mnist_clip.data import load_digits
 from mnist_clip.recipe import get_preset
-from mnist_clip.training import Scorer, train
+from mnist_clip.compare import Scorer
+from mnist_clip.training import train
 from mnist_clip.zeroshot import evaluate
 
 THRESHOLDS = (0.90, 0.96, 0.98, 0.99, 0.993, 0.995)
@@ -71,7 +73,7 @@ def run(name, data, budget, device, seed=0):
     clock = Scorer(data.test_x, data.test_y, at=eval_times(), by='seconds', until=budget, start=False)  # test accuracy on a clock
     mem = PeakMemory(device)
     load0 = os.getloadavg()[0]
-    r = train(cfg, data=data, device=device, callback=[mem, clock], progress=False)
+    r = train(cfg, data=data, device=device, callback=[mem, clock])
     final = r.test['acc'] if r.test else evaluate(r.model, data.test_x, data.test_y, logits=cfg.logits)['acc']
     points = list(zip(clock.seconds, clock.acc)) + [(r.seconds, final)]
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == 'cuda' else max(mem.peak, rss_mb()) - mem.rss0

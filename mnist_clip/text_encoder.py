@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from .data import DIGIT_WORDS, TEMPLATES
+from .data import DIGIT_WORDS, TEMPLATES, check_labels
 
 # %% ../nbs/02_text_encoder.ipynb #bc90f402
 class UnknownCaptionError(ValueError):
@@ -62,7 +62,8 @@ class TextEncoderConfig:
             self.class_names = DIGIT_WORDS[:self.n_classes]
         self.class_names = tuple(self.class_names)  # a JSON config gives back a list
         if len(self.class_names) != self.n_classes:
-            raise ValueError(f"class_names has {len(self.class_names)} names but n_classes={self.n_classes}: give one name per class")
+            raise ValueError(f"class_names has {len(self.class_names)} names but n_classes={self.n_classes}: "
+                             f"give one name per class")
 
 # %% ../nbs/02_text_encoder.ipynb #df989005
 class TextEncoder(nn.Module):
@@ -79,10 +80,7 @@ class TextEncoder(nn.Module):
             raise TypeError(f"labels must be an integer tensor of shape (B,), got {type(labels).__name__} "
                             f"{getattr(labels, 'dtype', '')}; for captions use encode_text")
         if labels.ndim != 1: raise ValueError(f"labels must have shape (B,), got {tuple(labels.shape)}")
-        n = self.cfg.n_classes
-        if len(labels) and (labels.min() < 0 or labels.max() >= n):
-            bad = labels[(labels < 0) | (labels >= n)].unique()[:5].tolist()
-            raise ValueError(f"labels must be in 0..{n-1} (n_classes={n}), got {bad}")
+        check_labels(labels, self.cfg.n_classes)
         return self.mlp(self.embed(labels.to(self.embed.weight.device)))  # (B, dim)
 
     def encode_text(self, texts) -> torch.Tensor:
@@ -108,31 +106,36 @@ class WordEncoderConfig:
     "Hyperparameters of `WordEncoder` (JSON-serialisable: saved in config.json)."
     dim:int=64                  # size of the shared embedding
     vocab:tuple=()              # the words it knows; others are skipped
-    hidden:int=256              # width of the word vectors and of the MLP; 0: word vectors of size `dim`, no MLP (linear in the words)
+    hidden:int=256              # width of the word vectors and of the MLP; 0: no MLP, word vectors of size `dim`
     class_names:tuple=DIGIT_WORDS # the word for each label
     template:str='a {}'         # the caption of a label
     def __post_init__(self): self.vocab, self.class_names = tuple(self.vocab), tuple(self.class_names)
 
 class WordEncoder(nn.Module):
-    "Caption -> mean of its known words' vectors (`nn.EmbeddingBag`) -> MLP -> `(B, dim)`; labels go through `template`."
+    "Caption -> mean of its known word vectors (`nn.EmbeddingBag`) -> MLP -> `(B, dim)`; labels go through `template`."
     def __init__(self, cfg:WordEncoderConfig|None=None, **kwargs):
         super().__init__()
         self.cfg = cfg = replace(cfg, **kwargs) if cfg else WordEncoderConfig(**kwargs)
-        if not cfg.vocab: raise ValueError("a WordEncoder needs a vocabulary: pass vocab=vocabulary(captions), e.g. notebook 11's caption_set()")
+        if not cfg.vocab: raise ValueError("a WordEncoder needs a vocabulary: pass vocab=vocabulary(captions), "
+                                           "e.g. notebook 11's caption_set()")
         self.index = {w: i for i, w in enumerate(cfg.vocab)}
         self.embed = nn.EmbeddingBag(len(cfg.vocab), cfg.hidden or cfg.dim, mode='mean')
-        self.mlp = nn.Sequential(nn.Linear(cfg.hidden, cfg.hidden), nn.GELU(), nn.Linear(cfg.hidden, cfg.dim)) if cfg.hidden else nn.Identity()
+        self.mlp = (nn.Sequential(nn.Linear(cfg.hidden, cfg.hidden), nn.GELU(), nn.Linear(cfg.hidden, cfg.dim))
+                    if cfg.hidden else nn.Identity())
 
     def encode_text(self, texts) -> torch.Tensor:
         "Captions -> `(B, dim)` (not normalised); words it does not know are skipped."
         if isinstance(texts, str): texts = [texts]
         ids, offsets = [], []
         for t in texts:
-            if not isinstance(t, str) or not t.strip(): raise ValueError(f"caption {t!r} is empty: write a few words, e.g. 'a small bold seven'")
+            if not isinstance(t, str) or not t.strip():
+                raise ValueError(f"caption {t!r} is empty: write a few words, e.g. 'a small bold seven'")
             known = [self.index[w] for w in tokens(t) if w in self.index]
-            if not known: raise UnknownWordsError(f"the word encoder knows no word of {t!r}: use words from its training captions, "
-                                                  f"e.g. {', '.join(self.cfg.vocab[:12])} (all {len(self.index)}: model.text_encoder.cfg.vocab)")
-            offsets.append(len(ids)); ids += known
+            if not known: raise UnknownWordsError(f"the word encoder knows no word of {t!r}: use words from its "
+                                                  f"training captions, e.g. {', '.join(self.cfg.vocab[:12])} "
+                                                  f"(all {len(self.index)}: model.text_encoder.cfg.vocab)")
+            offsets.append(len(ids))
+            ids += known
         dev = self.embed.weight.device
         return self.mlp(self.embed(torch.tensor(ids, device=dev), torch.tensor(offsets, device=dev)))  # (B, dim)
 

@@ -50,7 +50,7 @@ def write_idx(path, t):
 @pytest.fixture(scope='session')
 def mnist(mnist_root):
     "The real MNIST tensors `(train_x, train_y, test_x, test_y)`, uint8 / int64, on the CPU."
-    from mnist_clip.data import load_split
+    from mnist_clip.mnist_files import load_split
     return (*load_split('train', mnist_root), *load_split('test', mnist_root))
 
 @pytest.fixture(scope='session')
@@ -74,9 +74,9 @@ def tiny_data(mnist):
 def trained_run(tmp_path_factory, tiny_data):
     "A run trained once for the session (1 epoch, CPU): `run/best` and `run/last` are real checkpoints. Copy before changing."
     from mnist_clip.recipe import get_preset
-    from mnist_clip.training import train
+    from mnist_clip.callbacks import fit
     out = tmp_path_factory.mktemp('trained')
-    with torch_threads(1): train(get_preset('fast', epochs=1, bs=32), data=tiny_data, out=out, name='tiny', device='cpu', progress=False)
+    with torch_threads(1): fit(get_preset('fast', epochs=1, bs=32), data=tiny_data, out=out, name='tiny', device='cpu', progress=False)
     return out/'tiny'
 
 @pytest.fixture

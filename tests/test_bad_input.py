@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from conftest import assert_user_error, finish, raises, start_real, tree_state
-from mnist_clip import checkpoint as ck, data as D, inference as I, training as T, zeroshot as Z
+from mnist_clip import callbacks as C, checkpoint as ck, data as D, inference as I, mnist_files as MF, pictures as P, training as T, zeroshot as Z
 from mnist_clip.checkpoint import CheckpointMismatchError
 from mnist_clip.clip import CLIP
 from mnist_clip.recipe import get_preset
@@ -49,15 +49,15 @@ def test_image_uint8_into_the_model(model):
 
 @pytest.mark.parametrize('shape', [(28,), (1, 1, 1, 28, 28), (2, 2)], ids=['rank1', 'rank5', '2x2'])
 def test_picture_wrong_rank_or_too_small(shape):
-    with raises(I.ImageError, 'at least 4x4', str(shape)): I.prepare(torch.zeros(shape))
+    with raises(P.ImageError, 'at least 4x4', str(shape)): P.prepare(torch.zeros(shape))
 
 def test_picture_of_wrong_type():
-    with raises(TypeError, 'cannot read an image from a dict', 'path, PIL image, array or tensor'): I.prepare({'img': 1})
+    with raises(TypeError, 'cannot read an image from a dict', 'path, PIL image, array or tensor'): P.prepare({'img': 1})
 
 @pytest.mark.parametrize('bad', ['nan', 'inf'])
 def test_picture_with_non_finite_pixels(bad):
     x = torch.rand(2, 28, 28); x[0, 3, 4] = float(bad)
-    with raises(I.ImageError, 'finite'): I.prepare(x)
+    with raises(P.ImageError, 'finite'): P.prepare(x)
 
 @pytest.mark.parametrize('bad', ['nan', 'inf'])
 def test_normalize_non_finite_pixels(bad):
@@ -67,10 +67,10 @@ def test_normalize_non_finite_pixels(bad):
 def test_picture_value_ranges_follow_the_stated_rule(mnist):
     "uint8, floats 0-255 and floats 0-1 of the same digits give the same input; so do already standardised images."
     u = mnist[2][:3]
-    ref = I.prepare(u)
-    assert torch.equal(I.prepare(u.float()), ref)          # 0-255 floats: divided by 255
-    torch.testing.assert_close(I.prepare(u.float() / 255), ref)  # 0-1 floats: kept
-    torch.testing.assert_close(I.prepare(D.normalize(u)[:, 0]), ref, atol=1e-5, rtol=0)  # standardised: recognised
+    ref = P.prepare(u)
+    assert torch.equal(P.prepare(u.float()), ref)          # 0-255 floats: divided by 255
+    torch.testing.assert_close(P.prepare(u.float() / 255), ref)  # 0-1 floats: kept
+    torch.testing.assert_close(P.prepare(D.normalize(u)[:, 0]), ref, atol=1e-5, rtol=0)  # standardised: recognised
     torch.testing.assert_close(D.normalize(u.float() / 255), D.normalize(u))  # normalize's own rule: floats are [0, 1]
 
 def test_normalize_float_pixels_0_255(mnist):
@@ -88,23 +88,23 @@ def odd_files(tmp_path_factory, mnist):
     return d
 
 def test_picture_file_float_0_255(odd_files):
-    torch.testing.assert_close(I.prepare(odd_files/'f255.tiff'), I.prepare(odd_files/'u8.png'))
+    torch.testing.assert_close(P.prepare(odd_files/'f255.tiff'), P.prepare(odd_files/'u8.png'))
 
 @pytest.mark.parametrize('name', ['u16.png', 'f01.tiff'])
 def test_picture_file_16_bit_or_float_0_1(odd_files, name):
-    torch.testing.assert_close(I.prepare(odd_files/name), I.prepare(odd_files/'u8.png'), atol=1e-3, rtol=0)
+    torch.testing.assert_close(P.prepare(odd_files/name), P.prepare(odd_files/'u8.png'), atol=1e-3, rtol=0)
 
 def test_empty_list_of_pictures(model):
-    with raises(I.ImageError, 'no images given'): I.prepare([])
-    with raises(I.ImageError, 'no images given'): Z.classify(model, I.prepare([]))
+    with raises(P.ImageError, 'no images given'): P.prepare([])
+    with raises(P.ImageError, 'no images given'): Z.classify(model, P.prepare([]))
 
 def test_empty_batch_tensor(model):
-    with raises(I.ImageError, 'no images'): Z.classify(model, I.prepare(torch.zeros(0, 28, 28, dtype=torch.uint8)))
+    with raises(P.ImageError, 'no images'): Z.classify(model, P.prepare(torch.zeros(0, 28, 28, dtype=torch.uint8)))
     with raises(ValueError, 'no images given'): Z.classify(model, torch.zeros(0, 28, 28, dtype=torch.uint8))
 
 def test_picture_file_missing_or_not_an_image(pngs):
-    with raises(FileNotFoundError, str(pngs['missing']), 'check the path'): I.prepare(str(pngs['missing']))
-    with raises(I.ImageError, str(pngs['text']), 'not an image file', 'PNG, JPEG'): I.prepare(pngs['text'])
+    with raises(FileNotFoundError, str(pngs['missing']), 'check the path'): P.prepare(str(pngs['missing']))
+    with raises(P.ImageError, str(pngs['text']), 'not an image file', 'PNG, JPEG'): P.prepare(pngs['text'])
 
 # ---- labels and captions --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize('label', [10, -1])
@@ -118,7 +118,7 @@ def test_label_of_wrong_type(model):
 def test_training_data_with_label_outside_0_9(tiny_data):
     bad = D.DigitData(**{**tiny_data.__dict__, 'train_y': torch.where(torch.arange(256) == 5, 11, tiny_data.train_y)})
     with raises(ValueError, 'labels must be in 0..9', '11'):
-        T.train(get_preset('fast', epochs=1, bs=32), data=bad, device='cpu', progress=False)
+        T.train(get_preset('fast', epochs=1, bs=32), data=bad, device='cpu')
 
 def test_evaluate_label_outside_0_9(model, mnist):
     tx, ty = mnist[2][:50], mnist[3][:50].clone(); ty[7] = 12
@@ -162,12 +162,12 @@ def fresh(root):
 @pytest.mark.parametrize('kind', ['missing', 'empty', 'truncated'])
 def test_data_root_missing_empty_or_truncated(bad_roots, kind):
     root = fresh(bad_roots[kind])
-    with raises(D.DataRootError, f'Could not load MNIST (test) from {root} (', str(root/'MNIST'/'raw'),
-                't10k-images-idx3-ubyte', 'MNIST_CLIP_DATA'): D.load_split('test', root)
-    assert issubclass(D.DataRootError, FileNotFoundError)
+    with raises(MF.DataRootError, f'Could not load MNIST (test) from {root} (', str(root/'MNIST'/'raw'),
+                't10k-images-idx3-ubyte', 'MNIST_CLIP_DATA'): MF.load_split('test', root)
+    assert issubclass(MF.DataRootError, FileNotFoundError)
 
 def test_data_root_truncated_names_the_damaged_file(bad_roots):
-    with raises(D.DataRootError) as e: D.load_split('test', bad_roots['truncated'])
+    with raises(MF.DataRootError) as e: MF.load_split('test', bad_roots['truncated'])
     msg = str(e.value)
     assert 'Damaged (truncated or corrupt) file: ' in msg and 'bytes instead of ' in msg, msg
     assert 'delete it and copy or download it again' in msg, msg
@@ -228,14 +228,14 @@ def test_folder_with_only_a_pickled_state_dict(ckpt):
 
 def test_very_short_one_cycle_run(tiny_data):
     "Four steps of a one-cycle schedule train (torch's OneCycleLR would divide by zero for a one-step warm-up; make_optimizer avoids it)."
-    r = T.train(get_preset('fast', epochs=1, bs=64), data=tiny_data, device='cpu', progress=False)
+    r = T.train(get_preset('fast', epochs=1, bs=64), data=tiny_data, device='cpu')
     assert r.step == 4 and r.test is not None
 
 # ---- output folders and failed saves ---------------------------------------------------------------------------------
 def test_train_output_folder_not_writable(tmp_path, tiny_data):
     f = tmp_path/'file.txt'; f.write_text('keep me')
     with raises(OSError, str(f/'out'), 'out='):
-        T.train(get_preset('fast', epochs=1, bs=32), data=tiny_data, out=f/'out', device='cpu', progress=False)
+        C.fit(get_preset('fast', epochs=1, bs=32), data=tiny_data, out=f/'out', device='cpu', progress=False)
     assert f.read_text() == 'keep me'
 
 def test_failed_save_leaves_the_existing_checkpoint_whole(trained_run, tmp_path, monkeypatch):
@@ -256,8 +256,8 @@ def test_failed_save_leaves_the_existing_checkpoint_whole(trained_run, tmp_path,
 
 # ---- non-finite loss -------------------------------------------------------------------------------------------------
 def test_huge_lr_stops_with_non_finite_loss(tmp_path, tiny_data):
-    with raises(T.NonFiniteLossError, 'the loss is nan', 'training stopped', str(tmp_path/'nan'/'last'), 'lower lr'):
-        T.train(get_preset('fast', epochs=1, bs=32, lr=1e30), data=tiny_data, out=tmp_path, name='nan', device='cpu', progress=False)
+    with raises(C.NonFiniteLossError, 'the loss is nan', 'training stopped', str(tmp_path/'nan'/'last'), 'lower lr'):
+        C.fit(get_preset('fast', epochs=1, bs=32, lr=1e30), data=tiny_data, out=tmp_path, name='nan', device='cpu', progress=False)
     model, info, state = ck.load_checkpoint(tmp_path/'nan'/'last', 'cpu', with_state=True)
     assert all(t.isfinite().all() for t in model.state_dict().values() if t.is_floating_point())
 
@@ -268,8 +268,8 @@ def test_nan_injected_mid_training_keeps_last_good_checkpoint(tmp_path, tiny_dat
         if p.epoch == 1 and p.batch == 1:
             seen['last'] = tree_state(tmp_path/'run'/'last')
             with torch.no_grad(): p.model.image_encoder.head.weight.fill_(float('nan'))
-    with raises(T.NonFiniteLossError, 'the loss is nan at step 9 (epoch 1)', str(tmp_path/'run'/'last')):
-        T.train(get_preset('fast', epochs=2, bs=32), data=tiny_data, out=tmp_path, name='run', device='cpu', progress=False, callback=poison)
+    with raises(C.NonFiniteLossError, 'the loss is nan at step 9 (epoch 1)', str(tmp_path/'run'/'last')):
+        C.fit(get_preset('fast', epochs=2, bs=32), data=tiny_data, out=tmp_path, name='run', device='cpu', progress=False, callback=poison)
     assert tree_state(tmp_path/'run'/'last') == seen['last']
     model, info, _ = ck.load_checkpoint(tmp_path/'run'/'last', 'cpu', with_state=True)
     assert info['epoch'] == 1 and info['step'] == 8
@@ -356,8 +356,8 @@ def test_train_command_refuses_a_batch_that_cannot_fit(cmds, tmp_path):
     assert not (tmp_path/'runs').exists() or not any((tmp_path/'runs').iterdir())  # no run folder was started
 
 def test_train_refuses_a_batch_whose_similarities_do_not_fit():
-    from mnist_clip.training import _free_bytes, check_batch_size
-    bs = int((_free_bytes(torch.device('cpu')) / 8) ** .5) + 1  # 8 float32 B x B matrices: about four times the free memory
+    from mnist_clip.devices import free_bytes, check_batch_size
+    bs = int((free_bytes(torch.device('cpu')) / 8) ** .5) + 1  # 8 float32 B x B matrices: about four times the free memory
     with raises(ValueError, f'bs={bs:,} needs about', 'similarity matrices', 'choose a batch size of'): check_batch_size(bs, 10**9, torch.device('cpu'))
     check_batch_size(256, 55_000, torch.device('cpu'))  # the default fits
 
@@ -371,14 +371,14 @@ def _huge_png(path, w:int, h:int):
 
 def test_predict_command_refuses_a_decompression_bomb(cmds, tmp_path, trained_run):
     _huge_png(tmp_path/'huge.png', 20_000, 20_000)
-    with raises(I.ImageError, 'huge.png is too large to read safely', '400000000 pixels', 'shrink it'): I.read_image(tmp_path/'huge.png')
+    with raises(P.ImageError, 'huge.png is too large to read safely', '400000000 pixels', 'shrink it'): P.read_image(tmp_path/'huge.png')
     r = cmds('mnist_clip_predict', tmp_path/'huge.png', '--checkpoint', trained_run/'best')
     assert_user_error(r, 'mnist_clip_predict', 'is too large to read safely', 'shrink it to a few hundred pixels a side')
 
 def test_train_command_one_step_run(cmds, tmp_path):
     r = cmds('mnist_clip_train', '--epochs', '1', '--bs', '128', '--out', tmp_path, '--name', 'short', '--quiet', '--device', 'cpu')
     assert r.rc == 0, r.stderr
-    assert 'test zero-shot accuracy' in r.stdout and (tmp_path/'short'/'best'/'model.safetensors').is_file()
+    assert 'test accuracy' in r.stdout and (tmp_path/'short'/'best'/'model.safetensors').is_file()
 
 def test_train_command_output_folder_not_writable(cmds, tmp_path):
     f = tmp_path/'file.txt'; f.write_text('keep me')
@@ -403,3 +403,16 @@ def test_train_command_resume_damaged_checkpoint(cmds, trained_run, tmp_path):
     run = shutil.copytree(trained_run, tmp_path/'runs'/'tiny'); _truncate(run/'last')
     r = cmds('mnist_clip_train', '--resume', '--out', tmp_path/'runs', '--name', 'tiny', '--quiet', '--device', 'cpu')
     assert_user_error(r, 'mnist_clip_train', str(run/'last'), 'damaged')
+
+def test_commands_at_a_checkpoint_folder_and_an_empty_one(cmds, trained_run):
+    "Issue 36: inside a checkpoint folder `--checkpoint .` opens it; an empty `--checkpoint` says what to pass instead."
+    r = cmds('mnist_clip_eval', '--checkpoint', '.', '--device', 'cpu', cwd=trained_run/'best')
+    assert r.rc == 0 and r.stdout.startswith('. on '), r.stderr
+    r = cmds('mnist_clip_eval', '--checkpoint', '', '--device', 'cpu')
+    assert_user_error(r, 'mnist_clip_eval', 'the checkpoint path is empty', 'or none for the shipped model')
+
+def test_train_command_checks_the_run_before_writing(cmds, tmp_path):
+    "Issue 36: a run refused at the start (5 training images for a batch of 256) leaves no folder behind."
+    r = cmds('mnist_clip_train', '--n_train', '5', '--out', tmp_path/'runs', '--quiet', '--device', 'cpu')
+    assert_user_error(r, 'mnist_clip_train', 'bs=256 is larger than the 5 training images')
+    assert not (tmp_path/'runs').exists() and 'run folder' not in r.stdout

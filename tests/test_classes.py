@@ -7,9 +7,10 @@ from PIL import Image
 from conftest import N_TEST, raises
 from mnist_clip.checkpoint import load_model
 from mnist_clip.data import DigitData
-from mnist_clip.inference import class_captions, embed_images, plot_confusion, text_search
+from mnist_clip.inference import class_captions, embed_images, text_search
+from mnist_clip.figures import plot_confusion
 from mnist_clip.recipe import get_preset
-from mnist_clip.training import train
+from mnist_clip.callbacks import fit
 from mnist_clip.zeroshot import classify, confusion_matrix, evaluate, per_class_accuracy
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -17,10 +18,10 @@ DIGITS, NAMES = (0, 1, 2, 3, 4), ('zero', 'one', 'two', 'three', 'four')
 
 @pytest.fixture(scope='module')
 def five(mnist, tmp_path_factory):
-    "`(TrainResult, the five-digit data)`: the fast recipe, one epoch over the 0-4s among 20,000 training images."
+    "`(TrainState, the five-digit data)`: the fast recipe, one epoch over the 0-4s among 20,000 training images."
     x, y, tx, ty = mnist
     data = DigitData(x[:20000], y[:20000], x[20000:21000], y[20000:21000], tx, ty)
-    r = train(get_preset('fast', epochs=1, digits=DIGITS), data=data, out=tmp_path_factory.mktemp('five'), name='five',
+    r = fit(get_preset('fast', epochs=1, digits=DIGITS), data=data, out=tmp_path_factory.mktemp('five'), name='five',
               device='cpu', progress=False)
     return r, data.subset(DIGITS)
 

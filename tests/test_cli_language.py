@@ -38,7 +38,7 @@ def test_train_rich_word(rich_run):
     r, final = rich_run
     assert r.rc == 0, r.stderr
     assert 'Traceback' not in r.stderr
-    assert f'--checkpoint {final}' in r.stdout and 'test zero-shot accuracy:' in r.stdout.splitlines()[-1]
+    assert f'--checkpoint {final}' in r.stdout and 'test accuracy:' in r.stdout.splitlines()[-1]
     info = json.loads((final/'training.json').read_text())
     assert info['task'] == 'rich' and info['config']['text'] == 'word' and info['config']['epochs'] == 2
     run = final.parent                                            # the one loop's service: best/, last/, TensorBoard events
@@ -119,3 +119,10 @@ def test_read_captions():
     word = CLIP(text='word', text_kwargs=dict(vocab=('a', 'bold', 'seven', 'three')))
     assert read_captions(word, ['a bold 7', 'a 3.5 three']) == (['a bold seven', 'a 3.5 three'],
                                                                ["note: the word tower never saw '3', '5' in training: it ranks 'a 3.5 three' on its other words"])
+
+def test_resume_a_rich_run_without_repeating_its_flags(cmds, rich_run, mnist_root):
+    "Issue 36: the checkpoint knows its task; `--resume` alone continues a rich-caption run (here: finished, so it reports)."
+    run = rich_run[1].parent
+    r = cmds('mnist_clip_train', '--resume', '--out', run.parent, '--name', run.name, '--data', mnist_root, '--quiet')
+    assert r.rc == 0, r.stderr
+    assert 'test accuracy:' in r.stdout.splitlines()[-1] and '--captions' not in r.stderr

@@ -13,7 +13,7 @@ def runs(tiny_data):
     "Three short runs: seed 0 twice, seed 1 once."
     def run(seed):
         with torch_threads(1):
-            r = train(get_preset('fast', epochs=2, bs=32, seed=seed, augment='affine'), data=tiny_data, device='cpu', progress=False)
+            r = train(get_preset('fast', epochs=2, bs=32, seed=seed, augment='affine'), data=tiny_data, device='cpu')
         return dict(weights=r.model.state_dict(), history=untimed(r.history), test=r.test, step=r.step)
     return run(0), run(0), run(1)
 

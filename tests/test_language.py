@@ -11,8 +11,8 @@ from mnist_clip.checkpoint import load_model, save_model
 from mnist_clip.clip import CLIP, clip_loss, contrastive_loss
 from mnist_clip.data import batches, load_digits
 from mnist_clip.language import (ATTRIBUTES, HELD_OUT, KINDS, PARAPHRASES, STYLES, WORDS, LanguageConfig, RichTask, caption, caption_set,
-                                 caption_transform, draw_attributes, hard_negatives, pair_captions, pair_texts, positives, sample_attributes,
-                                 sample_captions)
+                                 caption_transform, draw_attributes, hard_negatives, positives, sample_attributes, sample_captions)
+from mnist_clip.language_eval import pair_captions, pair_texts
 from mnist_clip.text_encoder import UnknownCaptionError, UnknownWordsError, WordEncoder, tokens, vocabulary
 from mnist_clip.zeroshot import classify
 

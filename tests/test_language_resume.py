@@ -1,5 +1,5 @@
 """A rich-caption run (notebook 11's `RichTask` on notebook 07's one loop) SIGKILLed mid-epoch resumes with
-`train(resume=True, task=RichTask())` and ends with exactly the weights of an uninterrupted run: the batches, the
+`fit(resume=True, task=RichTask())` and ends with exactly the weights of an uninterrupted run: the batches, the
 attributes drawn on them and their captions are regenerated from (seed, epoch), and the done ones skipped.
 
 The killed run is a fresh interpreter that SIGKILLs itself from a callback in the middle of epoch 2 (after a mid-epoch
@@ -15,7 +15,7 @@ from mnist_clip.checkpoint import load_checkpoint, load_model
 from mnist_clip.data import DigitData, load_digits
 from mnist_clip.language import LanguageConfig, RichTask
 from mnist_clip.text_encoder import WordEncoder
-from mnist_clip.training import train
+from mnist_clip.callbacks import fit
 
 N_TRAIN, BS, EPOCHS, KILL_AT = 1024, 128, 2, 11  # 8 steps per epoch: killed after step 11 of 16, in epoch 2
 CFG = dict(text='word', n_train=N_TRAIN, bs=BS, epochs=EPOCHS, prefixes=('a',))
@@ -31,10 +31,10 @@ import os, signal, sys, torch
 torch.set_num_threads(1)
 from mnist_clip.data import DigitData, load_digits
 from mnist_clip.language import LanguageConfig, RichTask
-from mnist_clip.training import train
+from mnist_clip.callbacks import fit
 def kill(s):
     if s.step == {kill_at}: os.kill(os.getpid(), signal.SIGKILL)  # no clean-up, no last save: as a power cut
-train(LanguageConfig(**{cfg!r}), small(load_digits(sys.argv[2], 'cpu')), out=sys.argv[1], task=RichTask(),
+fit(LanguageConfig(**{cfg!r}), small(load_digits(sys.argv[2], 'cpu')), out=sys.argv[1], task=RichTask(),
       progress=False, ckpt_every=0, callback=kill, device='cpu')
 '''
 
@@ -52,8 +52,8 @@ def test_killed_rich_caption_run_resumes_bit_for_bit(tmp_path, data, mnist_root,
     _, info, _ = load_checkpoint(run/'last', 'cpu', with_state=True)
     assert info['task'] == 'rich' and info['epoch'] == 1 and info['step'] == KILL_AT - 1  # mid-epoch 2
     with torch_threads(1):
-        resumed = train(out=tmp_path/'killed', resume=True, task=RichTask(), data=data, progress=False, device='cpu')
-        ref = train(LanguageConfig(**cfg), data, out=tmp_path/'ref', task=RichTask(), progress=False, ckpt_every=0, device='cpu')
+        resumed = fit(out=tmp_path/'killed', resume=True, task=RichTask(), data=data, progress=False, device='cpu')
+        ref = fit(LanguageConfig(**cfg), data, out=tmp_path/'ref', task=RichTask(), progress=False, ckpt_every=0, device='cpu')
     assert resumed.step == ref.step == EPOCHS * N_TRAIN // BS and resumed.cfg == ref.cfg
     a, b = resumed.model.state_dict(), ref.model.state_dict()
     assert a.keys() == b.keys()
@@ -68,5 +68,5 @@ def test_killed_rich_caption_run_resumes_bit_for_bit(tmp_path, data, mnist_root,
 
 def test_resume_refuses_another_task(tmp_path, data):
     with torch_threads(1):
-        train(LanguageConfig(**{**CFG, 'epochs': 1, 'n_train': 256}), data, out=tmp_path, task=RichTask(), progress=False, device='cpu')
-        with pytest.raises(ValueError, match="trained on rich captions"): train(out=tmp_path, resume=True, data=data, progress=False, device='cpu')
+        fit(LanguageConfig(**{**CFG, 'epochs': 1, 'n_train': 256}), data, out=tmp_path, task=RichTask(), progress=False, device='cpu')
+        with pytest.raises(ValueError, match="trained on rich captions"): fit(out=tmp_path, resume=True, data=data, progress=False, device='cpu')

@@ -10,8 +10,9 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from conftest import assert_user_error
-from mnist_clip import checkpoint as ck, inference as I
-from mnist_clip.data import _devices, get_device
+from mnist_clip import checkpoint as ck, nondigit as N, pictures as P
+
+from mnist_clip.devices import _devices, get_device
 from mnist_clip.zeroshot import classify
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -31,7 +32,7 @@ def blanks(tmp_path_factory):
     return [d/'black.png', d/'white16.png', d/'black_cmyk.jpg', d/'transparent.png', d/'grey.png', torch.zeros(28, 28)]
 
 def test_no_ink_is_refused(shipped, blanks):
-    checks = I.check_digits(shipped, blanks)
+    checks = N.check_digits(shipped, blanks)
     assert [c.ok for c in checks] == [False] * len(blanks), checks
     assert all(c.reason == 'no ink' and math.isnan(c.score) for c in checks), checks
 
@@ -39,18 +40,18 @@ def test_faint_digit_is_not_refused(shipped, mnist):
     tx, ty = mnist[2][:20], mnist[3][:20]
     faint = (tx.float() * .2).round().byte()                     # ink at 20% of the full range, on black
     faint_on_white = 255 - faint                                 # and dark grey on white
-    full = [c.ok for c in I.check_digits(shipped, tx)]            # (a digit or two may fall in the 1% refused by design)
+    full = [c.ok for c in N.check_digits(shipped, tx)]            # (a digit or two may fall in the 1% refused by design)
     for x in (faint, faint_on_white):
-        checks = I.check_digits(shipped, x)
+        checks = N.check_digits(shipped, x)
         assert [c.ok for c in checks] == full and all(c.reason != 'no ink' for c in checks), checks
-        assert (classify(shipped, I.prepare(x))[0] == ty).float().mean() >= .9
+        assert (classify(shipped, P.prepare(x))[0] == ty).float().mean() >= .9
 
 def test_small_digit_in_a_corner_of_a_white_canvas(shipped, mnist):
     "Ink that reaches into the border ring no longer flips the polarity (the border's mean did; its median does not)."
     tx, ty = mnist[2], mnist[3]
     canvas = np.full((56, 56), 255, np.uint8); canvas[:28, :28] = 255 - tx[1].numpy()  # a 2, dark on white, top-left corner
-    assert I.check_digits(shipped, canvas)[0].ok
-    assert classify(shipped, I.prepare(canvas))[0].item() == ty[1].item()
+    assert N.check_digits(shipped, canvas)[0].ok
+    assert classify(shipped, P.prepare(canvas))[0].item() == ty[1].item()
 
 def glyph(ch):
     "A black `ch` in DejaVu Sans (matplotlib ships it) on a white 64x64 canvas."
@@ -59,11 +60,11 @@ def glyph(ch):
 
 def test_not_a_digit_is_refused(shipped, mnist):
     "Symbols far from every digit are refused (about half of all non-digits are, at 1% of digits refused: notebook 08)."
-    checks = I.check_digits(shipped, [glyph(ch) for ch in '&@'])
+    checks = N.check_digits(shipped, [glyph(ch) for ch in '&@'])
     assert [ch.ok for ch in checks] == [False, False], checks
     c = checks[0]
     assert c.reason == f'does not look like a digit (score {c.score:.3f} < {shipped.digit_check["threshold"]:.3f})'
-    digits = I.check_digits(shipped, mnist[2][:500])
+    digits = N.check_digits(shipped, mnist[2][:500])
     assert sum(not c.ok for c in digits) <= 10                   # about 1% of real digits are refused, by design
     assert all(c.reason == '' and c.score >= shipped.digit_check['threshold'] for c in digits if c.ok)
 
@@ -74,11 +75,11 @@ def test_threshold_comes_from_the_model_folder(shipped, mnist, tmp_path):
     ck.save_digit_check(folder, rule['gallery'], 1.5)            # no cosine similarity reaches 1.5: every picture is refused
     m = ck.load_model(folder, 'cpu')
     assert m.digit_check['threshold'] == 1.5
-    assert all(not c.ok and c.reason.endswith('< 1.500)') for c in I.check_digits(m, mnist[2][:3]))
+    assert all(not c.ok and c.reason.endswith('< 1.500)') for c in N.check_digits(m, mnist[2][:3]))
     (folder/ck.DIGIT_CHECK).unlink()                             # no rule: only blank pictures are refused
     m = ck.load_model(folder, 'cpu')
     assert m.digit_check is None
-    assert [c.ok for c in I.check_digits(m, [torch.zeros(28, 28), mnist[2][0]])] == [False, True]
+    assert [c.ok for c in N.check_digits(m, [torch.zeros(28, 28), mnist[2][0]])] == [False, True]
 
 def test_predict_command_refuses_and_scores_the_rest(cmds, blanks, mnist, tmp_path):
     digit = tmp_path/'seven.png'; Image.fromarray(mnist[2][0].numpy()).save(digit)

@@ -15,7 +15,7 @@ def _index_md() -> str:
     return '\n'.join(''.join(c['source']) for c in json.loads((ROOT/'nbs'/'index.ipynb').read_text(encoding='utf-8'))['cells']
                      if c['cell_type'] == 'markdown')
 
-def test_counts_skip_exercises_hidden_and_solutions(tmp_path):
+def test_counts_as_jupyterlab_shows_skipping_exercises_and_solutions(tmp_path):
     import json
     cell = lambda kind, src: {'cell_type': kind, 'metadata': {}, 'source': src, **({'outputs': [], 'execution_count': None} if kind == 'code' else {})}
     nb = {'cells': [cell('markdown', 'one two three [four](glossary.ipynb#x) <b>five</b>'),
@@ -25,8 +25,8 @@ def test_counts_skip_exercises_hidden_and_solutions(tmp_path):
                     cell('markdown', '## Exercises\n\nmany more words here'),
                     cell('code', 'after = 5')], 'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}
     p = tmp_path/'nb.ipynb'; p.write_text(json.dumps(nb))
-    assert counts(p) == (5, 2)                      # link addresses and tags are not words; directives, blanks, hidden cells not lines
-    assert minutes(p) == pytest.approx(5 / 150 + 2 / 15)
+    assert counts(p) == (5, 3)                      # link addresses and tags are not words; directives and blanks not lines;
+    assert minutes(p) == pytest.approx(5 / 150 + 3 / 15)  # hidden cells count (JupyterLab shows them), solutions do not
 
 def test_core_path_is_the_table_before_beyond():
     core = core_path()
@@ -48,4 +48,13 @@ def test_home_page_quotes_the_measured_reading_time(readme):
 
 def test_tool_prints_the_total():
     out = subprocess.run([sys.executable, str(ROOT/'tools'/'reading_time.py'), '--core'], capture_output=True, text=True, check=True).stdout
-    assert re.match(r'core path: \d+ minutes of reading \(\d+ notebooks', out), out
+    assert re.match(r'core path: \d+ minutes of reading in JupyterLab \(\d+ notebooks', out), out
+
+def test_counts_as_the_workplace_hook_does():
+    "tools/reading_time.py counts each notebook as ../shared/hooks/reading_time.py does (JupyterLab's view), when it is there."
+    hook = ROOT.parent/'shared'/'hooks'/'reading_time.py'
+    if not hook.exists(): pytest.skip('no ../shared/hooks/reading_time.py beside this clone')
+    out = subprocess.run([sys.executable, str(hook), str(ROOT/'nbs')], capture_output=True, text=True, check=True).stdout
+    theirs = {l.split()[0]: int(l.split()[1]) for l in out.splitlines() if ' min in JupyterLab ' in l}
+    for nb, m in theirs.items():
+        assert round(minutes(ROOT/'nbs'/f'{nb}.ipynb')) == m, f'{nb}: tools/reading_time.py {minutes(ROOT/"nbs"/f"{nb}.ipynb"):.1f}, hook {m}'

@@ -90,10 +90,15 @@ def test_the_comparison_finds_what_it_compares():
     assert {'99.16', '1.4', '15', '27,235', '0.974'} <= result_numbers(results(en))
     assert differences(en, en) == []
 
+def _bump(zh:str, unit:str) -> str:
+    "The Chinese edition with one more second (or minute) in notebook 07's row of the course table."
+    row = next(l for l in zh.splitlines() if '[07_training](nbs/07_training.ipynb)' in l)
+    return zh.replace(row, re.sub(rf'\| (\d+) {unit} \|', lambda m: f'| {int(m[1]) + 1} {unit} |', row, count=1))
+
 @pytest.mark.parametrize('plant, finds', [
     (lambda zh: zh.replace('[05_zeroshot](nbs/05_zeroshot.ipynb)', '[05_zeroshot](nbs/05_zero_shot.ipynb)'), 'course table row 5'),
-    (lambda zh: zh.replace('| 29 秒 |', '| 30 秒 |'), 'course table row 7'),
-    (lambda zh: zh.replace('| 22 分钟 | 29 秒 |', '| 21 分钟 | 29 秒 |'), 'course table row 7'),
+    (lambda zh: _bump(zh, '秒'), 'course table row 7'),
+    (lambda zh: _bump(zh, '分钟'), 'course table row 7'),
     (lambda zh: zh.replace('mnist_clip_train --resume ', 'mnist_clip_train --restart '), "('mnist_clip_train', ('--resume',))"),
     (lambda zh: zh.replace('"$(which mnist_clip_train)" --loss sigmoid', '"$(which mnist_clip_train)"'), "--loss"),
     (lambda zh: zh.replace('99.37%', '99.38%'), '99.37'),

@@ -68,7 +68,7 @@ def test_two_processes_killed_then_resumed_to_the_same_weights(tmp_path, tiny_ro
     ref = _two(tmp_path, 'ref', *RUN, env=env)
     out, err = ref.communicate(timeout=240)
     assert ref.returncode == 0, err[-3000:]
-    assert 'run folder: ' in out and '(2 processes;' in out and 'test zero-shot accuracy:' in out, out  # rank 0 speaks, once
+    assert 'run folder: ' in out and '(2 processes;' in out and 'test accuracy:' in out, out  # rank 0 speaks, once
     assert json.loads((tmp_path/'ref'/'last'/'training.json').read_text())['step'] == 16  # 512 images, global batch 64, 2 epochs
     job, info, t0 = _two(tmp_path, 'two', *RUN, env=env), tmp_path/'two'/'last'/'training.json', time.time()
     try:
@@ -87,6 +87,6 @@ def test_two_processes_killed_then_resumed_to_the_same_weights(tmp_path, tiny_ro
     r = _two(tmp_path, 'two', '--resume', '--quiet', '--device', 'cpu', env=env)
     out, err = r.communicate(timeout=240)
     assert r.returncode == 0, err[-3000:]
-    assert json.loads(info.read_text())['step'] == 16 and out.count('test zero-shot accuracy:') == 1, out
+    assert json.loads(info.read_text())['step'] == 16 and out.count('test accuracy:') == 1, out
     a, b = load_file(tmp_path/'two'/'last'/'model.safetensors'), load_file(tmp_path/'ref'/'last'/'model.safetensors')
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]

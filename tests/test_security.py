@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import ROOT, assert_user_error, raises
-from mnist_clip import checkpoint as ck, data as D
+from mnist_clip import checkpoint as ck, data as D, mnist_files as MF
 from mnist_clip.clip import CLIP
 from mnist_clip.text_encoder import UnknownCaptionError, text_to_label
 
@@ -73,8 +73,8 @@ def test_loading_never_unpickles(no_unpickling, trained_run, tiny_root):
     ck.load_model(trained_run/'last')
     model, info, state = ck.load_checkpoint(trained_run/'last', 'cpu', with_state=True)
     assert state['step'] == info['step'] > 0 and 'optimizer' in state
-    D._CACHE.pop((str(D.data_root(tiny_root)), 'test'), None)
-    assert len(D.load_split('test', tiny_root)[0]) > 0
+    MF._CACHE.pop((str(MF.data_root(tiny_root)), 'test'), None)
+    assert len(MF.load_split('test', tiny_root)[0]) > 0
 
 def test_loading_the_text_model_never_unpickles(no_unpickling):
     from mnist_clip.text_encoder_plus import load_text_model
