@@ -1,4 +1,4 @@
-"""Zero-shot classification throughput of a trained mnist_clip model over the 10,000 MNIST test images.
+"""Classification throughput (the nearest class caption) of a trained mnist_clip model over the 10,000 MNIST test images.
 
     python bench/inference.py                      # the shipped model, on the CPU
     python bench/inference.py --checkpoint runs/<run>/best --device cuda --bs 1024 10000

@@ -61,11 +61,11 @@ def main():
     gx, gy, ga = gallery(data.test_x, data.test_y)
     print(f"\nprecision@10, 2,000 test images:\n{'query type':<22}" + ''.join(f'{t:>8}' for t in models))
     for q, qs in QUERY_TYPES.items(): print(f'{q:<22}' + ''.join(f'{precision_at_k(m, gx, gy, ga, qs):>8.0%}' for m in models.values()))
-    print('\nzero-shot vs linear probe on the frozen image features (test set; 5 draws of the k images):')
+    print('\ndigit captions vs linear probe on the frozen image features (test set; 5 draws of the k images):')
     for t, m in models.items():
         ftr, fte = zeroshot_features(m, data.train_x)[0], zeroshot_features(m, data.test_x)[0]
         probes = [torch.tensor([linear_probe(ftr, data.train_y, fte, data.test_y, k, seed=s) for s in range(5)]).mean() for k in (1, 10, 100)]
-        print(f"  {t:<5} zero-shot {evaluate(m, data.test_x, data.test_y)['acc']:.1%} | probe k=1 {probes[0]:.1%}, k=10 {probes[1]:.1%}, k=100 {probes[2]:.1%}")
+        print(f"  {t:<5} captions {evaluate(m, data.test_x, data.test_y)['acc']:.1%} | probe k=1 {probes[0]:.1%}, k=10 {probes[1]:.1%}, k=100 {probes[2]:.1%}")
     if a.unseen_digit:
         t0 = time.perf_counter()
         no9 = fit(LanguageConfig(text='plus', epochs=a.epochs, n_train=a.n_train, digits=tuple(range(9))), data, a.device)

@@ -1,4 +1,4 @@
-"""Time to accuracy: train CLIP recipes side by side and report the training seconds each needs to reach a test zero-shot accuracy.
+"""Time to accuracy: train CLIP recipes side by side and report the training seconds each needs to reach a test accuracy.
 
 A benchmark, not a test: run it on a quiet machine (it prints the load average before and after each recipe).
 
@@ -133,7 +133,7 @@ def main(argv=None):
     rows = [[r['name']] + [fmt_hit(r['hit'][t], r) for t in THRESHOLDS] +
             [f"{r['final']:.2%}", f"{r['seconds']:.1f}", f"{r['eval_s']:.1f}", f"{r['ips']:,.0f}", f"{r['mem']:.0f}"] for r in results]
     w = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-    print(f'\nTraining seconds to reach each TEST zero-shot accuracy ("no (N s)": not reached in N s of training); '
+    print(f'\nTraining seconds to reach each TEST accuracy ("no (N s)": not reached in N s of training); '
           f'medians over seeds {a.seeds} (best: {a.seeds_best})')
     for row in [head, ['-' * n for n in w]] + rows: print(' | '.join(str(x).rjust(n) for x, n in zip(row, w)))
     print("peak MB: " + ('peak GPU memory allocated' if device.type == 'cuda' else 'peak resident memory above the recipe\'s start (sampled)'))

@@ -247,7 +247,7 @@ def predict_lines(images:list, checkpoint=None, texts=None, k:int=3, device='aut
                    for im, c in zip(images, ok) if c is not None and not c.ok]
 
 def eval_lines(checkpoint=None, device='auto', root=None) -> list:
-    "Test-set report: zero-shot accuracy, recall@1/@5 both ways (what `evaluate` reports), then each class's accuracy."
+    "Test-set report: accuracy, recall@1/@5 both ways (what `evaluate` reports), then each class's accuracy."
     model = load_model(checkpoint, device)
     # a 'not a digit' class is the rule's: accuracy is among the digits
     names = [n for n in model.class_names if n != NOT_A_DIGIT]
@@ -261,7 +261,7 @@ def eval_lines(checkpoint=None, device='auto', root=None) -> list:
     acc = per_class_accuracy(confusion_matrix(y, pred, len(digits)))
     some = '' if len(digits) == 10 else f" of its {len(digits)} digits"
     return [f"{checkpoint or 'the shipped model'} on {len(x):,} MNIST test images{some}",
-            f"zero-shot accuracy        {m['acc']:.2%}",
+            f"accuracy (nearest caption) {m['acc']:.2%}",
             f"image->text recall@1 @5  {m['acc']:.2%}  {m['i2t_r5']:.2%}",
             f"text->image recall@1 @5  {m['t2i_r1']:.2%}  {m['t2i_r5']:.2%}",
             'accuracy per digit'] + [f'  {d} {DIGIT_WORDS[d]:<6} {a:.2%}' for d, a in zip(digits, acc.tolist())]
@@ -273,7 +273,7 @@ def mnist_clip_predict(images:Param('image files (PNG, JPEG, ...)', str, nargs='
                        k:int=3,             # captions to print per image
                        device:str='auto',   # 'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:1', 'mps'
                        no_check:store_true=False): # classify every picture, even a blank one or one that is not a digit
-    "Zero-shot classify image files: top captions with probabilities; a non-digit picture is refused (exit status 1)."
+    "Classify image files by their nearest captions, with probabilities; a non-digit is refused (exit status 1)."
     def body():
         lines, refused = predict_lines(images, checkpoint, captions, k, device, check=not no_check)
         if lines: print('\n'.join(lines), flush=True)
@@ -285,5 +285,5 @@ def mnist_clip_predict(images:Param('image files (PNG, JPEG, ...)', str, nargs='
 def mnist_clip_eval(checkpoint:str=None, # checkpoint folder; default: the shipped model
                     device:str='auto',   # 'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:1', 'mps'
                     data:str=None):      # MNIST root (default: $MNIST_CLIP_DATA, else ~/.cache/mnist_clip)
-    "Score a checkpoint on the MNIST test set: zero-shot accuracy, recall@1/@5 both ways, accuracy per digit."
+    "Score a checkpoint on the MNIST test set: accuracy, recall@1/@5 both ways, accuracy per digit."
     _run('mnist_clip_eval', lambda: print('\n'.join(eval_lines(checkpoint, device, data))))

@@ -111,8 +111,7 @@ def naive_clip_loss(logits:torch.Tensor) -> torch.Tensor:
     "Standard CLIP loss with diagonal targets (image i <-> text i), averaged over both directions."
     if logits.ndim != 2 or logits.shape[0] != logits.shape[1]:
         raise ValueError(f"logits must be square (B, B), got {tuple(logits.shape)}")
-    # one positive per row: torch's cross-entropy is `multi_positive_ce` of the identity mask
-    target = torch.arange(len(logits), device=logits.device)
+    target = torch.arange(len(logits), device=logits.device)  # one positive per row: the identity mask
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
 # %% ../nbs/04_clip.ipynb #97ae8eb1
@@ -144,8 +143,7 @@ def clip_loss(logits:torch.Tensor,              # (B, T) image-by-text logits
     if logits.shape != (len(img_labels), len(txt_labels)):
         raise ValueError(f"logits {tuple(logits.shape)} must be (len(img_labels), len(txt_labels)) = "
                          f"({len(img_labels)}, {len(txt_labels)})")
-    # (B, T) True where the digits match
-    try: return contrastive_loss(logits, img_labels[:, None] == txt_labels[None, :])
+    try: return contrastive_loss(logits, img_labels[:, None] == txt_labels[None, :])  # (B, T): same digit
     except ValueError:
         raise ValueError("every image needs a text of its digit and every text an image of its digit") from None
 

@@ -42,10 +42,8 @@ class DigitData:
 
     def subset(self, digits, relabel:bool=True):
         "Only the images of `digits` in every split, relabelled 0..n-1 in the order given, or not (`pick_digits`)."
-        splits = [pick_digits(getattr(self, f'{s}_x'), getattr(self, f'{s}_y'), digits, relabel) for s in ('train',
-                                                                                                           'valid',
-                                                                                                           'test')]
-        return DigitData(*(t for split in splits for t in split))
+        xy = [(getattr(self, f'{s}_x'), getattr(self, f'{s}_y')) for s in ('train', 'valid', 'test')]
+        return DigitData(*(t for x, y in xy for t in pick_digits(x, y, digits, relabel)))
 
     def __repr__(self):
         n = f"train={len(self.train_x)}, valid={len(self.valid_x)}, test={len(self.test_x)}"
@@ -57,8 +55,7 @@ def load_digits(root=None,        # data root (appendix 21)
                 valid_seed:int=0, # fixes which images those are
                ) -> DigitData:
     "Load MNIST once, split off a seeded validation set, and move it all to `device`."
-    x, y = load_split('train', root)
-    tx, ty = load_split('test', root)
+    (x, y), (tx, ty) = load_split('train', root), load_split('test', root)
     if not 0 <= n_valid < len(x):
         raise ValueError(f"n_valid must be in [0, {len(x)}), not {n_valid}")
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(valid_seed))
@@ -72,8 +69,7 @@ def normalize(x:torch.Tensor,    # uint8 images, or float in [0, 1]
               check:bool=True,   # float images: refuse NaN and values outside [0, 1] (reads them on the host)
              ) -> torch.Tensor:
     "uint8 (or float in [0, 1]) images `(B, 28, 28)` or `(B, 1, 28, 28)` -> standardised float32 `(B, 1, 28, 28)`."
-    if x.ndim == 3:
-        x = x[:, None]
+    x = x[:, None] if x.ndim == 3 else x
     if x.dtype == torch.uint8:
         return (x.float() / 255 - MNIST_MEAN) / MNIST_STD
     x = x.float()
@@ -92,9 +88,7 @@ def n_batches(n:int, bs:int) -> int:
 
 def epoch_generator(seed:int, epoch:int, device='cpu', rank:int=0) -> torch.Generator:
     "The one seed source: every random draw of an epoch (order, augmentation, attributes) from `(seed, epoch, rank)`."
-    g = torch.Generator(device=device)
-    g.manual_seed(seed * 1_000_003 + epoch + rank * 100_000_007)
-    return g
+    return torch.Generator(device=device).manual_seed(seed * 1_000_003 + epoch + rank * 100_000_007)
 
 # %% ../nbs/00_data.ipynb #113e0b26
 def random_shift(x:torch.Tensor,     # float images in [0, 1], `(B, 1, 28, 28)`
@@ -161,8 +155,7 @@ def batches(x:torch.Tensor,     # uint8 images `(N, 28, 28)`
     _check_batching(n, len(y), bs, rank, world, augment, transform)
     if aug := _AUGMENTS[augment]:
         transform = lambda xb, yb, g: (aug(xb, generator=g), yb)
-    if n == 0:
-        return
+    if n == 0: return
     idx = (torch.randperm(n, generator=epoch_generator(seed, epoch)) if shuffle else torch.arange(n)).to(x.device)
     if world > 1 or drop_last:  # (steps, bs/world): my share of each whole batch
         idx = idx[:n // bs * bs].view(-1, bs)[:, rank * bs // world:(rank + 1) * bs // world]
@@ -182,8 +175,7 @@ TEMPLATES = (  # twelve ways to say it; `template=None` draws one per sample
     'a handwritten digit {}', 'the number {}', 'a photo of the digit {}', 'an image of the handwritten number {}',
     'the digit {} written by hand', 'a black and white picture of the number {}', 'a scanned handwritten {}',
     'a drawing of the numeral {}', 'this is the digit {}', 'a grayscale image of the number {}',
-    'a blurry handwritten {}',
-    'someone wrote the number {}')
+    'a blurry handwritten {}', 'someone wrote the number {}')
 
 def check_labels(labels, n:int):
     "Refuse labels outside 0..n-1, naming some of them: the one label check of the package."

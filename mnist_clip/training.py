@@ -69,11 +69,9 @@ class TrainState:
     def fire(self, event:str):
         "Call the `event` method of every callback that has one, in their order."
         for cb in self.cbs:
-            if hasattr(cb, event):
-                getattr(cb, event)(self)
+            if hasattr(cb, event): getattr(cb, event)(self)
 
-    def autocast(self):
-        return torch.autocast(self.x.device.type, dtype=self.dtype, enabled=self.dtype is not None)
+    def autocast(self): return torch.autocast(self.x.device.type, dtype=self.dtype, enabled=self.dtype is not None)
 
     def advance(self, seconds:float):
         "One step done: count it."
@@ -93,28 +91,23 @@ class Recorder:
     order = -10
     def after_loss(self, s):
         s.loss_read = False
-        if s.step % SYNC_EVERY.get(s.x.device.type, 1) == 0:
-            self.read(s)
+        if s.step % SYNC_EVERY.get(s.x.device.type, 1) == 0: self.read(s)
 
     def read(self, s, count:bool=True):
         s.loss_value, s.loss_read = s.loss.item(), True
-        if count:
-            s.loss_sum, s.loss_n = s.loss_sum + s.loss_value, s.loss_n + 1
+        if count: s.loss_sum, s.loss_n = s.loss_sum + s.loss_value, s.loss_n + 1
 
     def before_eval(self, s):  # the epoch's last loss, if it was not read yet
-        if not s.loss_read:
-            self.read(s)
+        if not s.loss_read: self.read(s)
 
     def after_fit(self, s):    # a stop mid-epoch: read the last loss (callbacks check it) but do not count it
-        if s.stop and not s.loss_read:
-            self.read(s, count=False)
+        if s.stop and not s.loss_read: self.read(s, count=False)
 
 class _Call:
     "A plain function as a callback: called after every batch; a true result stops training."
     def __init__(self, f): self.f = f
     def after_batch(self, s):
-        if self.f(s):
-            s.stop = True
+        if self.f(s): s.stop = True
 
 def callbacks(callback=None) -> list:
     "One callback or a list of them -> callback objects in their `order`, the `Recorder` among them."
@@ -162,8 +155,7 @@ def start(cfg:TrainConfig|None=None, data:DigitData|None=None, task=None, callba
     x, y = task.train_set(cfg, data)
     check_batch_size(cfg.bs, len(x), device, world)
     model = task.ready(task.model(cfg).to(device) if model is None else model, cfg).train()
-    if cfg.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
     total = cfg.epochs * task.steps(cfg, y, world)
     opt, sched = make_optimizer(cfg, model, total)
     dtype, use_scaler = precision_settings(cfg.precision, device)
@@ -204,8 +196,7 @@ def train(cfg:TrainConfig|None=None, # the recipe; None: the task's default
                 s.fire('after_batch')
                 if s.stop: break
                 t0 = time.perf_counter()
-            if not s.stop:
-                evaluate_epoch(s)
+            if not s.stop: evaluate_epoch(s)
         s.fire('after_fit')
     finally:
         s.fire('cleanup')
@@ -217,8 +208,7 @@ def epoch_record(s:TrainState) -> dict:
     h = dict(epoch=s.epoch + 1, step=s.step, seconds=s.seconds, train_loss=s.loss_sum / max(s.loss_n, 1),
              lr=s.sched.get_last_lr()[0], logit_scale=s.model.scale().item(),
              valid=s.task.metrics(s.model, s.data.valid_x, s.data.valid_y, s.cfg))
-    if s.epoch + 1 == s.cfg.epochs:
-        h['test'] = s.task.metrics(s.model, s.data.test_x, s.data.test_y, s.cfg)
+    if s.epoch + 1 == s.cfg.epochs: h['test'] = s.task.metrics(s.model, s.data.test_x, s.data.test_y, s.cfg)
     return h
 
 def evaluate_epoch(s:TrainState):

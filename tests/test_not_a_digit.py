@@ -131,6 +131,6 @@ def test_trained_model_refuses_a_letter_in_an_unseen_font(cmds, mnist_root, mnis
     assert r.stdout.splitlines()[0] == str(seven) and r.stdout.splitlines()[1].endswith('seven'), r.stdout
     assert_user_error(r, 'mnist_clip_predict', f'{letter}: does not look like a digit (score ', '--no_check classifies it anyway')
     r = cmds('mnist_clip_predict', letter, '--checkpoint', best, '--no_check', '--k', '1')
-    assert r.rc == 0 and r.stdout.splitlines()[1].endswith('not a digit'), r.stdout  # the eleventh caption wins the zero-shot ranking too
+    assert r.rc == 0 and r.stdout.splitlines()[1].endswith('not a digit'), r.stdout  # the eleventh caption wins the ranking too
     r = cmds('mnist_clip_eval', '--checkpoint', best, '--data', mnist_root)  # accuracy among the ten digits; 'not a digit' is no row of it
     assert r.rc == 0 and r.stdout.splitlines()[-1].split()[:2] == ['9', 'nine'] and 'not a digit' not in r.stdout, r.stdout + r.stderr
