@@ -43,7 +43,7 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=['mnist_clip', 'mnist_clip.*']),
     include_package_data=True,
-    package_data={'mnist_clip': ['pretrained/*', 'pretrained/rich/*']},
+    package_data={'mnist_clip': ['pretrained/*', 'pretrained/rich/*', 'pretrained/digits_only/*']},
     install_requires=requirements,
     extras_require={'dev': dev_requirements},
     dependency_links=cfg.get('dep_links', '').split(),

@@ -30,6 +30,7 @@ from .scaling import Distributed, GatheredTask, setup
 from .text_encoder import tokens
 from .training import DigitTask
 from .zeroshot import classify, confusion_matrix, per_class_accuracy, zeroshot_features, zeroshot_metrics
+from .zh import has_chinese, spelled
 
 # %% ../nbs/14_cli.ipynb #8f381027
 _USER_ERRORS = (OSError, ValueError, FloatingPointError)  # a bad path or value, a run that diverged
@@ -217,13 +218,16 @@ def read_captions(model, texts:list) -> tuple:
                              "leave out --checkpoint (the shipped rich-caption model), "
                              "or mnist_clip_train --captions rich, then --checkpoint OUT/RUN/best")
         return texts, []
-    # '7' -> 'seven': as the training captions spell it
-    read = [re.sub(r'(?<![\d.])\d(?![\d.])', lambda m: DIGIT_WORDS[int(m[0])], t) for t in texts]
-    if tower != 'word': return read, []
+    # '7', '七' -> 'seven': as the training captions spell it (appendix 25)
+    read = [spelled(t) for t in texts]
+    notes = [f"note: this model's text tower was trained on English captions: it reads {r.strip()!r} for {t!r} "
+             "(the digit in English, the rest of the Chinese not understood; appendix 25)"
+             for t, r in zip(texts, read) if has_chinese(t)]
+    if tower != 'word': return read, notes
     known = set(model.text_encoder.cfg.vocab)
-    return read, [f"note: the word tower never saw {', '.join(map(repr, unk))} in training: "
-                  f"it ranks {t!r} on its other words"
-                  for t, r in zip(texts, read) if (unk := [w for w in tokens(r) if w not in known])]
+    return read, notes + [f"note: the word tower never saw {', '.join(map(repr, unk))} in training: "
+                          f"it ranks {t!r} on its other words"
+                          for t, r in zip(texts, read) if (unk := [w for w in tokens(r) if w not in known])]
 
 def predict_lines(images:list, checkpoint=None, texts=None, k:int=3, device='auto', check:bool=True) -> tuple:
     "`(lines, refused)`: caption notes, then each image's name and top `k` captions with probabilities; refusal lines."

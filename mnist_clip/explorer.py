@@ -18,6 +18,7 @@ from .mnist_files import load_split
 from .nondigit import check_digits
 from .pictures import prepare
 from .zeroshot import classify, zeroshot_features
+from .zh import spelled
 
 # %% ../nbs/09_explorer.ipynb #c3290a7a
 def pca_2d(x:torch.Tensor, *others) -> tuple:
@@ -55,7 +56,8 @@ class Explorer:
     @torch.inference_mode()
     def text_result(self, text:str) -> dict:
         "The `k` gallery images nearest to a caption."
-        sims, idx = search(embed_texts(self.model, [text]), self.gallery, self.k)
+        read = text if self.model.config['text'] == 'basic' else spelled(text)  # '七', '7' -> 'seven': appendix 25
+        sims, idx = search(embed_texts(self.model, [read]), self.gallery, self.k)
         return dict(text=text, sims=sims[0], idx=idx[0])
 
     def check(self, image) -> str:

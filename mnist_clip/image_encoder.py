@@ -25,10 +25,12 @@ class ResBlock(nn.Module):
     "Two 3x3 conv-BN layers plus a shortcut; `stride=2` halves the resolution."
     def __init__(self, ni:int, nf:int, stride:int=1):
         super().__init__()
-        self.convs = nn.Sequential(conv_bn(ni, nf, stride), conv_bn(nf, nf, act=False))
-        self.shortcut = nn.Identity() if ni == nf and stride == 1 else conv_bn(ni, nf, stride, ks=1, act=False)
+        self.convs, self.stride = nn.Sequential(conv_bn(ni, nf, stride), conv_bn(nf, nf, act=False)), stride
+        self.shortcut = nn.Identity() if ni == nf and stride == 1 else conv_bn(ni, nf, ks=1, act=False)
 
-    def forward(self, x): return F.relu(self.convs(x) + self.shortcut(x))
+    # the shortcut is a strided 1x1 conv: every other pixel, taken first (oneDNN's own strided 1x1 corrupts memory in
+    # training on AVX-512 CPUs with channels-last and under 16 input channels: oneDNN issue 6035)
+    def forward(self, x): return F.relu(self.convs(x) + self.shortcut(x[..., ::self.stride, ::self.stride]))
 
 # %% ../nbs/01_image_encoder.ipynb #4fbf1f64
 @dataclass

@@ -10,7 +10,7 @@ import torch
 
 from .data import NOT_A_DIGIT, captions
 from .pictures import prepare
-from .zeroshot import zeroshot_features
+from .zeroshot import digit_labels, zeroshot_features
 
 # %% ../nbs/08_inference.ipynb #4b4b7bd6
 def class_captions(model) -> list:
@@ -25,9 +25,9 @@ def embed_images(model, images, bs:int=1000) -> torch.Tensor:
 
 @torch.inference_mode()
 def embed_texts(model, texts=None) -> torch.Tensor:
-    "`(T, D)` caption embeddings: None -> the class captions; a str or list of str; a float tensor of embeddings, kept."
+    "`(T, D)` caption embeddings: None -> the digit captions `classify` picks from; str, list of str or float tensor."
     if texts is None:
-        return model.class_embeddings()
+        return model.encode_text(digit_labels(model))
     if isinstance(texts, torch.Tensor) and texts.is_floating_point():
         return texts.to(model.logit_scale.device)
     return model.encode_text([texts] if isinstance(texts, str) else list(texts))

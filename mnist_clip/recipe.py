@@ -146,8 +146,7 @@ def batch_loss(model:CLIP, xb, yb, cfg:TrainConfig) -> tuple:
 def recipe_metrics(model:CLIP, x, y, cfg:TrainConfig) -> dict:
     "Test metrics (`evaluate`, by the nearest digit caption) with the recipe's logits; its loss in batches of `cfg.bs`."
     loss_fn = partial(recipe_loss, targets=cfg.targets, loss=cfg.loss, bias=getattr(model, 'logit_bias', None))
-    digits = torch.arange(len(model.class_names) - 1, device=y.device) if cfg.none else None  # refusing: the rule's job
-    return evaluate(model, x, y, logits=cfg.logits, loss_fn=loss_fn, loss_bs=cfg.bs, texts=digits)
+    return evaluate(model, x, y, logits=cfg.logits, loss_fn=loss_fn, loss_bs=cfg.bs)  # among the digits: `digit_labels`
 
 # %% ../nbs/06_recipe.ipynb #3970779f
 def precision_settings(precision:str, device) -> tuple:

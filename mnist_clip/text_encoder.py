@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .data import DIGIT_WORDS, TEMPLATES, check_labels
+from .zh import cannot_read, has_chinese, with_digits
 
 # %% ../nbs/02_text_encoder.ipynb #bc90f402
 class UnknownCaptionError(ValueError):
@@ -32,13 +33,14 @@ def text_to_label(text:str,               # a caption, e.g. 'a handwritten digit
                  ) -> int:
     "The one class a caption names, by digit or by class name; `UnknownCaptionError` if none or several."
     if not isinstance(text, str): raise TypeError(f"text must be a str, not {type(text).__name__}")
-    words = _words(text)
+    words = _words(with_digits(text))  # Chinese numerals as digits first: appendix 25
     found = set()
     for label, name in enumerate(class_names):
         nw = _words(str(name))
         if any(words[i:i+len(nw)] == nw for i in range(len(words) - len(nw) + 1)): found.add(label)
     found |= {int(w) for w in words if w.isdigit() and len(w) == 1 and int(w) < len(class_names)}
     if len(found) == 1: return found.pop()
+    if has_chinese(text): raise UnknownCaptionError(cannot_read(text, sorted(found), class_names))
     if not words: problem = 'it is empty'
     elif found: problem = f"it names more than one class ({', '.join(str(class_names[l]) for l in sorted(found))})"
     else: problem = 'it names no class'
