@@ -58,7 +58,7 @@ def main():
                    'and comic fonts, where installed)')
     a = p.parse_args()
     fonts = [f for f in (SYSTEM_FONTS if a.fonts is None else a.fonts) if Path(f).is_file()]
-    assert not set(map(str, fonts)) & set(FONTS['train'] + FONTS['valid']), 'a training or validation font'
+    assert not {Path(f).name for f in fonts} & set(FONTS['train'] + FONTS['valid']), 'a training or validation font'
     torch.manual_seed(0)
     data = load_digits(device='cpu')
     models = {c: load_model(c, 'cpu') for c in a.checkpoints}

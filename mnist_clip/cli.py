@@ -220,8 +220,9 @@ def read_captions(model, texts:list) -> tuple:
         return texts, []
     # '7', '七' -> 'seven': as the training captions spell it (appendix 25)
     read = [spelled(t) for t in texts]
-    notes = [f"note: this model's text tower was trained on English captions: it reads {r.strip()!r} for {t!r} "
-             "(the digit in English, the rest of the Chinese not understood; appendix 25)"
+    said = lambda r: 'its digit in English' if set(tokens(r)) & set(DIGIT_WORDS) else 'no digit it can read'
+    notes = [f"note: this model's text tower was trained on English captions: it reads {r!r} for {t!r} "
+             f"({said(r)}; the rest of the Chinese is not understood: appendix 25)"
              for t, r in zip(texts, read) if has_chinese(t)]
     if tower != 'word': return read, notes
     known = set(model.text_encoder.cfg.vocab)

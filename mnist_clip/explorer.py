@@ -39,13 +39,16 @@ class Explorer:
         self.images, self.labels = (images, labels) if images is not None else load_split('test')
         self.texts, self.k = list(texts or class_captions(self.model)), k
         self.gallery = embed_images(self.model, self.images)  # (N, D)
-        self.text_emb = embed_texts(self.model, self.texts)   # (T, D)
+        self.text_emb = embed_texts(self.model, self._read(self.texts))   # (T, D)
+
+    def _read(self, texts:list) -> list:  # '七', '7' -> 'seven' for the towers that read words: appendix 25
+        return texts if self.model.config['text'] == 'basic' else [spelled(t) for t in texts]
 
     @torch.inference_mode()
     def image_result(self, image,
                      texts=None) -> dict: # captions to rank; None: the explorer's `texts`
         "Probabilities and cosines over the captions `(T,)`, and the `k` nearest gallery images of one picture."
-        temb = self.text_emb if texts is None else embed_texts(self.model, list(texts))  # (T, D)
+        temb = self.text_emb if texts is None else embed_texts(self.model, self._read(list(texts)))  # (T, D)
         x = prepare(image)                                      # (1, 1, 28, 28)
         emb = zeroshot_features(self.model, x, temb)[0]         # (1, D)
         sims, idx = search(emb, self.gallery, self.k)
@@ -56,8 +59,7 @@ class Explorer:
     @torch.inference_mode()
     def text_result(self, text:str) -> dict:
         "The `k` gallery images nearest to a caption."
-        read = text if self.model.config['text'] == 'basic' else spelled(text)  # '七', '7' -> 'seven': appendix 25
-        sims, idx = search(embed_texts(self.model, [read]), self.gallery, self.k)
+        sims, idx = search(embed_texts(self.model, self._read([text])), self.gallery, self.k)
         return dict(text=text, sims=sims[0], idx=idx[0])
 
     def check(self, image) -> str:

@@ -265,7 +265,7 @@ def with_non_digits(x:torch.Tensor, y:torch.Tensor, # training digits, uint8 `(N
     none, g = int(y.max()) + 1, torch.Generator().manual_seed(seed)
     n = round(share / (1 - share) * len(x))
     xs, ys = [x, outliers(n, seed).to(x.device)], [y, torch.full((n,), none, device=y.device)]
-    kinds = CHANGES if variety is True else tuple(variety or ())
+    kinds = CHANGES if variety is True else (variety,) if isinstance(variety, str) else tuple(variety or ())
     k = max(1, len(x) // 55)  # per kind of change: 1,000 of MNIST's 55,000 training digits
     idx = torch.randperm(len(x), generator=g)[:len(kinds) * k].to(x.device)
     xs += [degraded(x[idx[i * k:(i + 1) * k]], h, seed) for i, h in enumerate(kinds)]

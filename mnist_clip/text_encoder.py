@@ -38,7 +38,7 @@ def text_to_label(text:str,               # a caption, e.g. 'a handwritten digit
     for label, name in enumerate(class_names):
         nw = _words(str(name))
         if any(words[i:i+len(nw)] == nw for i in range(len(words) - len(nw) + 1)): found.add(label)
-    found |= {int(w) for w in words if w.isdigit() and len(w) == 1 and int(w) < len(class_names)}
+    found |= {int(w) for w in words if w.isdecimal() and len(w) == 1 and int(w) < len(class_names)}
     if len(found) == 1: return found.pop()
     if has_chinese(text): raise UnknownCaptionError(cannot_read(text, sorted(found), class_names))
     if not words: problem = 'it is empty'

@@ -74,7 +74,7 @@ def evaluate(model, x:torch.Tensor, y:torch.Tensor, # images (uint8 `(N, 28, 28)
              logits:str='learned',                  # as in `clip_features`
              loss_fn=None,                          # `loss_fn(logits (B, B), labels (B,))`: also report the loss
              loss_bs:int=256, bs:int=1000,          # images per batch of the loss, and per forward pass
-             texts=None) -> dict:                   # the captions (labels) to choose from; None: every class
+             texts=None) -> dict:                   # the captions (labels) to choose from; None: the digits
     "Accuracy, recall@1/@5 image->text and text->image (`zeroshot_metrics`), and the loss given `loss_fn`."
     if len(x) != len(y):
         raise ValueError(f"evaluate needs a label for each image, got {len(x)} images, {len(y)} labels")

@@ -14,10 +14,11 @@ from .data import DIGIT_WORDS, NOT_A_DIGIT
 # %% ../nbs/25_chinese.ipynb #2cc2e3f0
 NUMERALS = {'零': 0, '〇': 0, '一': 1, '二': 2, '两': 2, '三': 3, '四': 4, '五': 5, '六': 6, '七': 7, '八': 8, '九': 9}
 UNITS = '十百千万亿'  # a numeral beside one of these is part of a larger number
-MEASURE_WORDS = '个张幅只位条种次根笔行页份批组把件本支块片点道副项篇类'  # 一个, 三张: a count, not a digit
+MEASURE_WORDS = '个张幅只位条种次根笔行页份批组把件本支块片点道副项篇类遍岁年天台双对套'  # 一个, 三张: a count, not a digit
 WORDS = ('一模一样', '一些', '一样', '一起', '一下', '一般', '一直', '一定', '一边', '一共', '一切', '一半', '一旦',
-         '一致', '一同', '一并', '统一', '唯一', '同一', '单一', '万一', '三角', '四周', '四处', '零件', '乱七八糟',
-         '七上八下', '五颜六色')  # words with a numeral inside that name no digit
+         '一致', '一同', '一并', '统一', '唯一', '同一', '单一', '万一', '三角', '四周', '四处', '零件', '零食', '乱七八糟',
+         '七上八下', '五颜六色', '四边形', '五边形', '六边形', '八边形', '五角星', '四方', '二维', '三维', '八卦', '五官',
+         *(f'星期{d}' for d in '一二三四五六'))  # words with a numeral inside that name no digit
 NOT_A_DIGIT_ZH = ('不是一个数字', '不是数字', '非数字')  # -> NOT_A_DIGIT
 _CJK = re.compile(r'[\u3400-\u9fff\u3007]')
 _RUN = re.compile(f"[{''.join(NUMERALS)}{UNITS}]+")
@@ -29,6 +30,7 @@ def has_chinese(text:str) -> bool:
 def chinese_digits(text:str) -> list:
     "`[(start, end, digit)]` for each Chinese numeral of `text` that names a digit (not a count, number or word)."
     for w in WORDS: text = text.replace(w, '\u3000' * len(w))  # blank the words out, keeping positions
+    text = re.sub(r'(.)一\1', lambda m: '\u3000' * 3, text)     # 看一看, 试一试: 'a little', not one
     found = []
     for m in _RUN.finditer(text):
         run, s, e = m.group(), m.start(), m.end()
@@ -41,13 +43,14 @@ def chinese_digits(text:str) -> list:
 def with_digits(text:str) -> str:
     "`text` with each Chinese numeral that names a digit written as that digit, and '不是数字' as `NOT_A_DIGIT`."
     for w in NOT_A_DIGIT_ZH: text = text.replace(w, f' {NOT_A_DIGIT} ')
+    text = re.sub(f'\\d+(?=[{MEASURE_WORDS}])', ' ', text)        # 1个, 3张: a count in Arabic digits
     for s, e, d in reversed(chinese_digits(text)): text = text[:s] + f' {d} ' + text[e:]
     return text
 
 # %% ../nbs/25_chinese.ipynb #7c83b8d5
 def _zh_name(label:int, class_names) -> str:
     name = str(class_names[label])
-    zh = '不是数字' if name == NOT_A_DIGIT else '零一二三四五六七八九'[label] if name in DIGIT_WORDS[:10] else ''
+    zh = '不是数字' if name == NOT_A_DIGIT else '零一二三四五六七八九'[DIGIT_WORDS.index(name)] if name in DIGIT_WORDS else ''
     return f'{zh}（{name}）' if zh else name
 
 def cannot_read(text:str, found, class_names=DIGIT_WORDS) -> str:
@@ -63,5 +66,5 @@ def cannot_read(text:str, found, class_names=DIGIT_WORDS) -> str:
 # %% ../nbs/25_chinese.ipynb #9738b1d6
 def spelled(text:str) -> str:
     "`text` with each digit, Arabic or Chinese, written as its English word, as the rich captions spell digits."
-    words = re.sub(r'(?<![\d.])\d(?![\d.])', lambda m: f' {DIGIT_WORDS[int(m[0])]} ', with_digits(text))
+    words = re.sub(r'(?<!\d\.)(?<!\d)\d(?!\d)(?!\.\d)', lambda m: f' {DIGIT_WORDS[int(m[0])]} ', with_digits(text))
     return re.sub(r'\s+([,.;:!?，。；：！？])', r'\1', re.sub(r'\s+', ' ', words)).strip()  # no space before a stop

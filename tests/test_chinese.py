@@ -60,3 +60,17 @@ def test_both_readmes_give_the_cpu_only_and_windows_commands(readme):
     assert 'pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu' in text
     assert '.venv\\Scripts\\Activate.ps1' in text and '.venv\\Scripts\\activate.bat' in text
     assert '$env:MNIST_CLIP_DATA' in text and 'py -m venv .venv' in text
+
+def test_towers_that_read_words_get_chinese_digits_spelled_with_a_note(mnist):
+    "The rich-caption model (MiniLM): '七' is read as 'seven' by the CLI and the explorer, and the CLI says so."
+    from mnist_clip.checkpoint import RICH_DIR, load_model
+    from mnist_clip.cli import read_captions
+    from mnist_clip.explorer import Explorer
+    rich = load_model(RICH_DIR, 'cpu')
+    read, notes = read_captions(rich, ['一个笔画粗的七', '十七', 'a bold 7.'])
+    assert read == ['一个笔画粗的 seven', '十七', 'a bold seven.'], read
+    assert len(notes) == 2 and 'its digit in English' in notes[0] and 'no digit it can read' in notes[1], notes
+    ex = Explorer(rich, images=mnist[2][:2000], labels=mnist[3][:2000])
+    assert torch.equal(ex.text_result('七')['idx'], ex.text_result('seven')['idx'])
+    probs = ex.image_result(mnist[2][0].numpy(), texts=['一个手写的七', 'a handwritten three'])['probs']
+    assert int(mnist[3][0]) == 7 and probs[0] > .9, probs
