@@ -30,7 +30,7 @@ def has_chinese(text:str) -> bool:
 def chinese_digits(text:str) -> list:
     "`[(start, end, digit)]` for each Chinese numeral of `text` that names a digit (not a count, number or word)."
     for w in WORDS: text = text.replace(w, '\u3000' * len(w))  # blank the words out, keeping positions
-    text = re.sub(r'(.)一\1', lambda m: '\u3000' * 3, text)     # 看一看, 试一试: 'a little', not one
+    text = re.sub(r'(.)一\1', '\u3000' * 3, text)                # 看一看, 试一试: 'a little', not one
     found = []
     for m in _RUN.finditer(text):
         run, s, e = m.group(), m.start(), m.end()
