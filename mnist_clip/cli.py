@@ -12,14 +12,13 @@ import sys
 import time
 from pathlib import Path
 
-import torch
 import torch.distributed as dist
 from fastcore.script import Param, call_parse, store_true
 
 from .callbacks import fit, saved_task
 from .checkpoint import RICH_DIR, latest_run, load_model
 from .clip import clip_logits
-from .data import DIGIT_WORDS, NOT_A_DIGIT, pick_digits
+from .data import DIGIT_WORDS, pick_digits
 from .inference import class_captions
 from .language import PARAPHRASES, WORDS, LanguageConfig, RichTask
 from .mnist_files import load_split
@@ -29,7 +28,8 @@ from .recipe import get_preset
 from .scaling import Distributed, GatheredTask, setup
 from .text_encoder import tokens
 from .training import DigitTask
-from .zeroshot import classify, confusion_matrix, per_class_accuracy, zeroshot_features, zeroshot_metrics
+from .zeroshot import (classify, confusion_matrix, digit_labels, per_class_accuracy, zeroshot_features,
+                                  zeroshot_metrics)
 from .zh import has_chinese, spelled
 
 # %% ../nbs/14_cli.ipynb #8f381027
@@ -254,14 +254,14 @@ def predict_lines(images:list, checkpoint=None, texts=None, k:int=3, device='aut
 def eval_lines(checkpoint=None, device='auto', root=None) -> list:
     "Test-set report: accuracy, recall@1/@5 both ways (what `evaluate` reports), then each class's accuracy."
     model = load_model(checkpoint, device)
-    # a 'not a digit' class is the rule's: accuracy is among the digits
-    names = [n for n in model.class_names if n != NOT_A_DIGIT]
+    # a 'not a digit' class is the rule's: accuracy is among the digits (`digit_labels`)
+    names = [model.class_names[i] for i in digit_labels(model).tolist()]
     if bad := [n for n in names if n not in DIGIT_WORDS]:
         raise ValueError(f"this model's classes {list(model.class_names)} are not all digit words ({bad[0]!r}): "
                          f"mnist_clip_eval scores MNIST digit models")
     digits = [DIGIT_WORDS.index(n) for n in names]
     x, y = pick_digits(*load_split('test', root), digits)  # the test images of the model's digits, labelled by class
-    logits = clip_logits(*zeroshot_features(model, x, torch.arange(len(digits))))  # (N, C): the test set embedded once
+    logits = clip_logits(*zeroshot_features(model, x))  # (N, C) over the digits: the test set embedded once
     m, pred = zeroshot_metrics(logits, y), logits.argmax(1)
     acc = per_class_accuracy(confusion_matrix(y, pred, len(digits)))
     some = '' if len(digits) == 10 else f" of its {len(digits)} digits"
