@@ -20,7 +20,7 @@ from .checkpoint import RICH_DIR, latest_run, load_model
 from .clip import clip_logits
 from .data import DIGIT_WORDS, pick_digits
 from .inference import class_captions
-from .language import PARAPHRASES, WORDS, LanguageConfig, RichTask
+from .language import HELD_OUT, PARAPHRASES, TRANSFER, VALID_PAIRS, WORDS, LanguageConfig, RichTask
 from .mnist_files import load_split
 from .nondigit import check_digits
 from .pictures import prepare
@@ -65,7 +65,10 @@ def _digit_config(preset, over:dict, text, text_model) -> 'TrainConfig':
         cfg.model['text_kwargs'] = {**cfg.model.get('text_kwargs', {}), 'model_name': text_model}
     return cfg
 
-RICH_PRESETS = {'shipped': dict(text='plus', synonyms=4)}  # the shipped rich-caption model (pretrained/rich/RECIPE.md)
+# the shipped rich-caption model (pretrained/rich/RECIPE.md): notebook 11's `TRANSFER`, a wider image tower, longer
+RICH_PRESETS = {'shipped': dict(text='plus', synonyms=4, **TRANSFER, epochs=10, p_plain=.6,
+                                image=dict(block='plain', pool='flatten', stem=32, widths=[64, 128], crop=28),
+                                held_out=HELD_OUT + VALID_PAIRS)}  # pairs no choice and no test saw drawn
 
 def _rich_config(preset, over:dict, text, **refused) -> LanguageConfig:
     "The `LanguageConfig` of `--captions rich` (notebook 11's recipe); a `ValueError` for options it has no use for."
@@ -79,6 +82,9 @@ def _rich_config(preset, over:dict, text, **refused) -> LanguageConfig:
                          "the label lookup (--text basic) turns a caption into one of ten digit labels, "
                          "so it cannot express an attribute such as 'small' or 'bold'")
     p = RICH_PRESETS.get(preset, {})
+    if p and text not in (None, p['text']):
+        raise ValueError(f"--preset {preset} trains the {p['text']} text tower (its RECIPE.md): "
+                         f"drop --text {text} or --preset {preset}")
     given = {k: v for k, v in over.items() if v is not None}
     return LanguageConfig(**{**p, 'text': text or p.get('text', 'plus'), **given})
 

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['BUNDLED_PACKAGE', 'TextModelLoadError', 'default_text_model', 'load_text_model', 'mean_pool', 'sentence_similarity',
-           'transformer_layers', 'freeze_transformer', 'TextEncoderPlusConfig', 'TextEncoderPlus']
+           'transformer_layers', 'freeze_transformer', 'TextEncoderPlusConfig', 'ResidualHead', 'TextEncoderPlus']
 
 # %% ../nbs/03_text_encoder_plus.ipynb #524da42d
 import os
@@ -134,6 +134,8 @@ class TextEncoderPlusConfig:
     freeze:Union[str, int]='all'     # 'all', 'none', or k: all frozen but the top k transformer layers
     template:Union[int, str, None]=0 # caption: index into TEMPLATES, a str with '{}', or None: random per sample
     hidden:int=0                     # projection: 0 = linear, else an MLP with this hidden size
+    residual:bool=False              # with hidden > 0: linear + MLP (`ResidualHead`)
+    noise:float=0.                   # in training only: Gaussian noise of this spread added to the sentence vector
     max_length:int=32                # tokens per sentence; longer ones are truncated
     class_names:tuple=None           # the word for each label; None: `DIGIT_WORDS`
     standardize:bool=field(default=False, repr=False) # centre and scale sentence dims first (`fit_standardization`)
@@ -141,6 +143,14 @@ class TextEncoderPlusConfig:
     def __post_init__(self): self.class_names = tuple(self.class_names or DIGIT_WORDS)  # JSON gives back a list
 
 # %% ../nbs/03_text_encoder_plus.ipynb #27b4e4fb
+class ResidualHead(nn.Module):
+    "`x -> W x + MLP(x)`: a linear map, which keeps nearby sentences nearby, plus an MLP for what it cannot say."
+    def __init__(self, H:int, hidden:int, dim:int):
+        super().__init__()
+        self.lin = nn.Linear(H, dim)
+        self.mlp = nn.Sequential(nn.Linear(H, hidden), nn.GELU(), nn.Linear(hidden, dim))
+    def forward(self, x): return self.lin(x) + self.mlp(x)
+
 class TextEncoderPlus(nn.Module):
     "Labels or free text -> pretrained transformer -> masked mean pool -> L2 norm -> trainable projection `(B, dim)`."
     def __init__(self, cfg:Optional[TextEncoderPlusConfig]=None, **kwargs):
@@ -154,14 +164,16 @@ class TextEncoderPlus(nn.Module):
         if not (t is None or an_index or (isinstance(t, str) and '{}' in t)):
             raise ValueError(f"template must be an index in 0..{len(TEMPLATES)-1}, a string with '{{}}', "
                              f"or None (random), not {t!r}")
+        if cfg.residual and cfg.hidden == 0:
+            raise ValueError("residual=True puts a linear map beside an MLP head: give it hidden > 0 (e.g. 256)")
         self.tokenizer, self.transformer = load_text_model(cfg.model_name)
         tok = self.tokenizer
         if tok.pad_token is None: tok.pad_token = tok.eos_token or tok.unk_token
         freeze_transformer(self.transformer, cfg.freeze)
         self._tparams = list(self.transformer.parameters())
         H = self.transformer.config.hidden_size
-        self.proj = (nn.Linear(H, cfg.dim) if cfg.hidden == 0 else
-                     nn.Sequential(nn.Linear(H, cfg.hidden), nn.GELU(), nn.Linear(cfg.hidden, cfg.dim)))
+        self.proj = (nn.Linear(H, cfg.dim) if cfg.hidden == 0 else ResidualHead(H, cfg.hidden, cfg.dim) if cfg.residual
+                     else nn.Sequential(nn.Linear(H, cfg.hidden), nn.GELU(), nn.Linear(cfg.hidden, cfg.dim)))
         if cfg.standardize:  # saved with the weights: a reloaded encoder standardises the same way
             self.register_buffer('mean', torch.zeros(H))
             self.register_buffer('std', torch.ones(H))
@@ -214,7 +226,9 @@ def encode_text(self:TextEncoderPlus, texts:list) -> torch.Tensor:
     if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
         raise ValueError(f"encode_text needs a non-empty list of non-empty strings, got {texts!r:.80}")
     e = self.sentence_embeddings(texts)  # (B, H)
-    return self.proj((e - self.mean) / self.std if self.cfg.standardize else e)  # (B, dim)
+    if self.cfg.standardize: e = (e - self.mean) / self.std
+    if self.training and self.cfg.noise: e = e + self.cfg.noise * torch.randn_like(e)  # nearby sentences: same meaning
+    return self.proj(e)  # (B, dim)
 
 @patch
 @torch.no_grad()

@@ -73,11 +73,12 @@ def test_eval_rich_model(cmds, rich_run, mnist_root):
 @pytest.mark.parametrize('args, words', [
     (['--text', 'basic'], ['--captions rich needs --text word or --text plus', 'cannot express an attribute']),
     (['--text', 'word', '--preset', 'best'], ['--captions rich has the presets shipped', "not 'best'"]),
+    (['--text', 'word', '--preset', 'shipped'], ['--preset shipped trains the plus text tower', 'drop --text word']),
     (['--text', 'word', '--digits', '0,1'], ['--digits', 'drop it']),
     (['--text', 'word', '--resume'], ['--resume continues a run with its saved settings: drop --text']),
     (['--text', 'word', '--epochs', '0'], ['epochs, bs and lr must be positive']),
     (['--text', 'word', '--n_train', '-1'], ['--n_train must be 0']),
-], ids=['basic', 'preset', 'digits', 'resume-with-settings', 'epochs0', 'n_train'])
+], ids=['basic', 'preset', 'shipped-word', 'digits', 'resume-with-settings', 'epochs0', 'n_train'])
 def test_train_rich_refuses(cmds, tmp_path, args, words):
     r = cmds('mnist_clip_train', '--captions', 'rich', *args, '--out', tmp_path/'runs')
     assert_user_error(r, 'mnist_clip_train', *words)
@@ -126,3 +127,19 @@ def test_resume_a_rich_run_without_repeating_its_flags(cmds, rich_run, mnist_roo
     r = cmds('mnist_clip_train', '--resume', '--out', run.parent, '--name', run.name, '--data', mnist_root, '--quiet')
     assert r.rc == 0, r.stderr
     assert 'test accuracy:' in r.stdout.splitlines()[-1] and '--captions' not in r.stderr
+
+def test_the_shipped_rich_model_is_the_shipped_preset():
+    "Issue 38: the rich-caption folder was trained by `--captions rich --preset shipped` (RECIPE.md) with what it kept."
+    from mnist_clip.checkpoint import RICH_DIR
+    from mnist_clip.cli import RICH_PRESETS
+    from mnist_clip.language import HELD_OUT, TRANSFER, VALID_PAIRS
+    info = json.loads((RICH_DIR/'training.json').read_text())
+    assert info['task'] == 'rich'
+    for k, v in RICH_PRESETS['shipped'].items():
+        assert info['config'][k] == json.loads(json.dumps(v)), k
+    assert TRANSFER.items() <= RICH_PRESETS['shipped'].items()
+    # no test pair and no validation pair was ever drawn: both were held out of its training
+    assert {tuple(p) for p in info['config']['held_out']} == set(HELD_OUT + VALID_PAIRS)
+    model = load_model(RICH_DIR)
+    assert model.text_encoder.cfg.residual and model.text_encoder.cfg.noise == TRANSFER['text_noise']
+    assert model.digit_check is not None  # and its not-a-digit rule

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Fit a saved model's not-a-digit rule the way training does for every checkpoint, and write it into its folder.
 
-    python tools/fit_digit_rule.py mnist_clip/pretrained/rich
+    python tools/fit_digit_rule.py runs/an-old-run/best
 
-For a folder saved before training fitted rules (the shipped rich-caption model): the rule `train` would have stored,
+For a folder saved before training fitted rules (an older checkpoint): the rule `train` would have stored,
 from the model's own training config and task (`digit_rule` of appendix 16: the task's digits, 1% of the validation
 digits refused), written as `not_a_digit.safetensors` beside the weights. The weights are not touched.
 """
