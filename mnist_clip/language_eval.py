@@ -16,8 +16,9 @@ from torch import nn
 
 from .clip import CLIP
 from .data import DIGIT_WORDS, DigitData, normalize
-from .language import (ATTRIBUTES, HELD_OUT, KINDS, STYLES, TRANSFER, VALID_PAIRS, LanguageConfig, RichTask,
-                                 caption, draw_attributes, positives, sample_attributes)
+from .attributes import ATTRIBUTES, KINDS, draw_attributes
+from .language import (HELD_OUT, STYLES, TRANSFER, VALID_PAIRS, LanguageConfig, RichTask, caption, positives,
+                                 sample_attributes)
 from .training import train
 from .zeroshot import classify, evaluate, zeroshot_features
 
