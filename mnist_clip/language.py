@@ -16,7 +16,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from .attributes import ANGLE, ATTRIBUTES, KINDS, SCALE, SHIFT, attribute_index, draw_attributes
+from .attributes import ATTRIBUTES, KINDS, attribute_index, draw_attributes
 from .clip import CLIP, clip_logits, multi_positive_ce
 from .data import DIGIT_WORDS, DigitData, batches
 from .recipe import TrainConfig
